@@ -11,6 +11,8 @@ pub mod error;
 pub mod offsets;
 pub mod recognizer;
 pub mod rng;
+pub mod rules;
+pub mod sources;
 
 pub use document::{Document, Span};
 pub use error::{CorpusError, Result};

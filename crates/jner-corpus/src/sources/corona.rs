@@ -1,0 +1,123 @@
+//! Corona2.json reader: `examples[].content` with `annotations[]`; only `MedicalCondition`
+//! annotations are kept (the spec drops Medicine and Pathogen). Offsets are characters.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::read_utf8;
+use crate::offsets::CharIndex;
+use crate::{labels, CorpusError, Document, Result, Span};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CoronaStats {
+    pub documents: usize,
+    /// Annotations per `tag_name`, before filtering.
+    pub annotations_by_tag: BTreeMap<String, usize>,
+    pub kept: usize,
+    /// Annotations whose `value` differs from the text at their offsets (kept, warned).
+    pub value_mismatches: usize,
+}
+
+fn field<'a>(v: &'a Value, key: &str, at: &str, path: &Path) -> Result<&'a Value> {
+    v.get(key)
+        .ok_or_else(|| CorpusError::file(path, format!("{at}: missing field \"{key}\"")))
+}
+
+fn as_usize(v: &Value, at: &str, path: &Path) -> Result<usize> {
+    v.as_u64().map(|x| x as usize).ok_or_else(|| {
+        CorpusError::file(
+            path,
+            format!("{at}: expected a non-negative integer, got {v}"),
+        )
+    })
+}
+
+/// Reads Corona2.json.
+pub fn read_corona(
+    path: &Path,
+    stats: &mut CoronaStats,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Document>> {
+    if !path.is_file() {
+        return Err(CorpusError::Missing {
+            what: "Corona2.json",
+            path: path.to_path_buf(),
+            hint:
+                "Get it from the Kaggle dataset finalepoch/medical-ner, place it next to where you \
+                   run jner or pass --corona PATH; or leave it out with --no-corona.",
+        });
+    }
+    let raw = read_utf8(path)?;
+    let root: Value = serde_json::from_str(&raw)
+        .map_err(|e| CorpusError::line(path, e.line(), format!("invalid JSON: {e}")))?;
+    let examples = field(&root, "examples", "top level", path)?
+        .as_array()
+        .ok_or_else(|| CorpusError::file(path, "\"examples\" is not an array"))?;
+    let mut out = Vec::with_capacity(examples.len());
+    for (i, ex) in examples.iter().enumerate() {
+        let at = format!("examples[{i}]");
+        let text = field(ex, "content", &at, path)?
+            .as_str()
+            .ok_or_else(|| CorpusError::file(path, format!("{at}.content: not a string")))?;
+        let id = ex
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| i.to_string());
+        let index = CharIndex::new(text);
+        let mut doc = Document::new(format!("corona/{id}"), "corona", text);
+        let anns = match ex.get("annotations") {
+            None | Some(Value::Null) => &[][..],
+            Some(Value::Array(a)) => a.as_slice(),
+            Some(_) => {
+                return Err(CorpusError::file(
+                    path,
+                    format!("{at}.annotations: not an array"),
+                ))
+            }
+        };
+        for (j, a) in anns.iter().enumerate() {
+            let at = format!("{at}.annotations[{j}]");
+            let tag = field(a, "tag_name", &at, path)?
+                .as_str()
+                .ok_or_else(|| CorpusError::file(path, format!("{at}.tag_name: not a string")))?;
+            *stats.annotations_by_tag.entry(tag.to_string()).or_default() += 1;
+            if tag != labels::MEDICAL_CONDITION {
+                continue;
+            }
+            let s = as_usize(field(a, "start", &at, path)?, &format!("{at}.start"), path)?;
+            let e = as_usize(field(a, "end", &at, path)?, &format!("{at}.end"), path)?;
+            let (Some(bs), Some(be)) = (index.to_byte(s), index.to_byte(e)) else {
+                warnings.push(format!(
+                    "{}: {at}: offsets {s}-{e} past the end of the content; skipped",
+                    path.display()
+                ));
+                continue;
+            };
+            if bs > be {
+                warnings.push(format!(
+                    "{}: {at}: start {s} after end {e}; skipped",
+                    path.display()
+                ));
+                continue;
+            }
+            if let Some(v) = a.get("value").and_then(Value::as_str) {
+                if v != &text[bs..be] {
+                    stats.value_mismatches += 1;
+                    warnings.push(format!(
+                        "{}: {at}: value {v:?} differs from the text at {s}-{e}",
+                        path.display()
+                    ));
+                }
+            }
+            doc.spans.push(Span::new(bs, be, labels::MEDICAL_CONDITION));
+            stats.kept += 1;
+        }
+        stats.documents += 1;
+        out.push(doc);
+    }
+    Ok(out)
+}
