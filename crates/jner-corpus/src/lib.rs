@@ -6,13 +6,17 @@
 //! text. At every boundary (files, JSON, the scorer's input) offsets are Unicode
 //! characters, as brat and Python use; [`offsets`] converts between the two.
 
+pub mod demo;
 pub mod document;
 pub mod error;
+pub mod gliner;
+pub mod jsonl;
 pub mod offsets;
 pub mod recognizer;
 pub mod rng;
 pub mod rules;
 pub mod sources;
+pub mod split;
 
 pub use document::{Document, Span};
 pub use error::{CorpusError, Result};

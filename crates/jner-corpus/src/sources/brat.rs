@@ -232,15 +232,17 @@ fn find_documents(dir: &Path, stats: &mut BratStats) -> Result<BTreeMap<String, 
             if !seen_here.insert(stem.clone()) {
                 continue;
             }
-            if docs.contains_key(&stem) {
-                stats.duplicate_documents_skipped += 1;
-            } else {
-                docs.insert(
-                    stem,
-                    folder
-                        .join(p.file_name().unwrap_or_default())
-                        .with_extension(""),
-                );
+            match docs.entry(stem) {
+                std::collections::btree_map::Entry::Occupied(_) => {
+                    stats.duplicate_documents_skipped += 1;
+                }
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(
+                        folder
+                            .join(p.file_name().unwrap_or_default())
+                            .with_extension(""),
+                    );
+                }
             }
         }
     }

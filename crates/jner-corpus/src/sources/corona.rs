@@ -51,7 +51,17 @@ pub fn read_corona(
         });
     }
     let raw = read_utf8(path)?;
-    let root: Value = serde_json::from_str(&raw)
+    parse_corona(&raw, path, stats, warnings)
+}
+
+/// Parses Corona2.json content; `path` only names the source in errors.
+pub fn parse_corona(
+    raw: &str,
+    path: &Path,
+    stats: &mut CoronaStats,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Document>> {
+    let root: Value = serde_json::from_str(raw)
         .map_err(|e| CorpusError::line(path, e.line(), format!("invalid JSON: {e}")))?;
     let examples = field(&root, "examples", "top level", path)?
         .as_array()

@@ -39,7 +39,17 @@ pub fn read_reviews(
         });
     }
     let bytes = std::fs::read(path).map_err(|e| CorpusError::io(path, e))?;
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    parse_reviews(&bytes, path, stats, warnings)
+}
+
+/// Parses reviews CSV content; `path` only names the source in errors.
+pub fn parse_reviews(
+    bytes: &[u8],
+    path: &Path,
+    stats: &mut ReviewStats,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Document>> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(CorpusError::file(path, "the file is empty; expected a header row with ori_review, minor_col, gender_col, medical_col"));
     }
