@@ -64,3 +64,27 @@ impl Document {
             .sort_by(|a, b| (a.start, a.end, &a.label).cmp(&(b.start, b.end, &b.label)));
     }
 }
+
+/// A short fingerprint of a corpus (ids, texts, spans), recorded with every model so a
+/// result can be traced to the exact data it came from (FNV-1a, 64 bits, hex).
+pub fn fingerprint(docs: &[Document]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    for d in docs {
+        eat(d.id.as_bytes());
+        eat(d.text.as_bytes());
+        for s in &d.spans {
+            eat(&s.start.to_le_bytes());
+            eat(&s.end.to_le_bytes());
+            eat(s.label.as_bytes());
+        }
+    }
+    format!("{h:016x}")
+}

@@ -18,7 +18,7 @@ pub mod rules;
 pub mod sources;
 pub mod split;
 
-pub use document::{Document, Span};
+pub use document::{fingerprint, Document, Span};
 pub use error::{CorpusError, Result};
 pub use recognizer::{Entity, PredictOptions, Recognizer};
 

@@ -411,4 +411,63 @@ mod tests {
         assert!(w[0].starts_with("x.ann:2: truncated"), "{}", w[0]);
         assert!(w[1].contains("past the end"), "{}", w[1]);
     }
+
+    fn write(dir: &Path, name: &str, content: &[u8]) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(name), content).unwrap();
+    }
+
+    #[test]
+    fn release_folders_load_each_document_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        for rel in ["MACCROBAT2018", "MACCROBAT2020"] {
+            let d = tmp.path().join(rel);
+            write(&d, "1.txt", b"fever");
+            write(&d, "1.ann", b"T1\tSign_symptom 0 5\tfever\n");
+        }
+        write(&tmp.path().join("MACCROBAT2020"), "2.txt", b"cough");
+        write(
+            &tmp.path().join("MACCROBAT2020"),
+            "2.ann",
+            b"T1\tSign_symptom 0 5\tcough\n",
+        );
+        let (mut st, mut w) = (BratStats::default(), Vec::new());
+        let docs = read_maccrobat(tmp.path(), AgeRule::Units, &mut st, &mut w).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(st.duplicate_documents_skipped, 1);
+        // The flat layout works too.
+        let (mut st, mut w) = (BratStats::default(), Vec::new());
+        let flat = tmp.path().join("MACCROBAT2020");
+        assert_eq!(
+            read_maccrobat(&flat, AgeRule::Units, &mut st, &mut w)
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn missing_ann_is_a_warning_and_bad_utf8_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), "1.txt", b"fever");
+        write(tmp.path(), "1.ann", b"T1\tSign_symptom 0 5\tfever\n");
+        write(tmp.path(), "2.txt", b"lonely text");
+        let (mut st, mut w) = (BratStats::default(), Vec::new());
+        let docs = read_maccrobat(tmp.path(), AgeRule::Units, &mut st, &mut w).unwrap();
+        assert_eq!(docs.len(), 1);
+        assert!(
+            w[0].contains("2.txt") && w[0].contains("no matching .ann"),
+            "{w:?}"
+        );
+        write(tmp.path(), "3.txt", b"bad \xff byte");
+        write(tmp.path(), "3.ann", b"");
+        let e = read_maccrobat(tmp.path(), AgeRule::Units, &mut st, &mut w)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("3.txt") && e.contains("UTF-8"), "{e}");
+        let e = read_maccrobat(&tmp.path().join("nope"), AgeRule::Units, &mut st, &mut w)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--data-dir") && e.contains("figshare"), "{e}");
+    }
 }
