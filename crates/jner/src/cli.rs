@@ -1,0 +1,198 @@
+//! Command-line interface: the spec's flags and defaults, per backend.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::data_args::DataArgs;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "jner",
+    version,
+    about = "Train, evaluate and serve NER models for minor children, author gender and biomedical entities"
+)]
+pub struct Cli {
+    /// More logging (-v, -vv); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Load, inspect, export and split the training data.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Train a model (backends: cnn, alias spacy).
+    Train(TrainArgs),
+    /// Score predictions against gold documents, or a model on its evaluation documents.
+    Eval(EvalArgs),
+    /// Find entities in text with a trained model.
+    Predict(PredictArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
+    /// Counts per source and label, and what each data rule did.
+    Stats {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Print every warning, not only the first 10.
+        #[arg(long)]
+        all_warnings: bool,
+    },
+    /// Every document of every source once (no oversampling) as JSONL, character offsets.
+    Export {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The JSONL file to write.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Also write GLiNER's format (`{"tokenized_text","ner"}`) to this file.
+        #[arg(long)]
+        gliner: Option<PathBuf>,
+    },
+    /// Document-level split (train.jsonl, eval.jsonl, GLiNER train.json/eval.json, split.json).
+    Split {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        split: SplitArgs,
+        /// Folder to write into.
+        #[arg(long)]
+        output_dir: PathBuf,
+        /// Write K folds (fold-1/ .. fold-K/) instead of one split.
+        #[arg(long)]
+        folds: Option<usize>,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SplitArgs {
+    /// Fraction of each source's documents held out for evaluation.
+    #[arg(long, default_value_t = 0.1)]
+    pub val_split: f64,
+    /// Random seed for the split (and for training).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Extra copies of MinorChild review documents, added to the training part only.
+    #[arg(long, default_value_t = 2)]
+    pub minor_oversample: usize,
+    /// `jner`: split documents first, then oversample the training part (no leakage).
+    /// `spec`: the original pipeline's order (oversample, then split), which leaks copies of
+    /// reviews into evaluation; only for reproducing its numbers.
+    #[arg(long, value_enum, default_value_t = SplitMode::Jner)]
+    pub split_mode: SplitMode,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitMode {
+    Jner,
+    Spec,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Fast pure-Rust CPU model (hash embeddings + CNN); `spacy` is accepted as an alias.
+    #[value(alias = "spacy")]
+    Cnn,
+    /// BERT-family encoder with SpanMarker's head (needs libtorch).
+    Spanmarker,
+    /// GLiNER span model (needs libtorch).
+    Gliner,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Which model to train.
+    #[arg(long, value_enum, default_value_t = Backend::Cnn)]
+    pub backend: Backend,
+    /// Base model. cnn: optional static word vectors (word2vec/fastText text file);
+    /// spanmarker: encoder folder or hub id; gliner: GLiNER checkpoint.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Epochs (spec defaults: cnn/spacy 10, spanmarker 5, gliner 10).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Documents per batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Learning rate (defaults: cnn 0.001, spanmarker 5e-5, gliner 3e-5).
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// Dropout rate.
+    #[arg(long, default_value_t = 0.2)]
+    pub dropout: f32,
+    /// Output folder (defaults: cnn `spacy_model`, spanmarker `spanmarker_finetuned`,
+    /// gliner `gliner_finetuned`).
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
+    /// Max words per entity span (span backends).
+    #[arg(long, default_value_t = 8)]
+    pub entity_max_length: usize,
+    /// Max subword tokens per input (transformer backends).
+    #[arg(long, default_value_t = 256)]
+    pub model_max_length: usize,
+    /// Use a GPU where the backend supports one.
+    #[arg(long)]
+    pub use_gpu: bool,
+    /// Worker threads (cnn).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Train on these documents (JSONL, as `jner data export/split` write) instead of the sources.
+    #[arg(long, requires = "eval_jsonl")]
+    pub train_jsonl: Option<PathBuf>,
+    /// Evaluate on these documents (JSONL) instead of a split of the sources.
+    #[arg(long, requires = "train_jsonl")]
+    pub eval_jsonl: Option<PathBuf>,
+    #[command(flatten)]
+    pub split: SplitArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Gold documents (JSONL with spans, character offsets).
+    #[arg(long, conflicts_with = "model")]
+    pub gold: Option<PathBuf>,
+    /// Predictions (JSONL: `{"id","entities":[...]}` or `{"id","spans":[...]}`).
+    #[arg(long, requires = "gold")]
+    pub pred: Option<PathBuf>,
+    /// A model folder: scored on the evaluation documents of the split it was trained with,
+    /// or on `--data`.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Gold documents to score `--model` on (default: the training run's eval.jsonl).
+    #[arg(long, requires = "model")]
+    pub data: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// A model folder (e.g. spacy_model/best).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Input: text (one document per line) or JSONL (`{"id","text"}`); stdin when absent.
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
+    /// Output JSONL; stdout when absent.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Drop entities scoring below this.
+    #[arg(long, default_value_t = 0.0)]
+    pub threshold: f32,
+    /// Documents per batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+}

@@ -1,0 +1,34 @@
+//! One module per command.
+
+mod data;
+mod eval;
+mod predict;
+mod train;
+
+use anyhow::Result;
+
+use crate::cli::{Command, DataCommand};
+
+pub fn run(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Data(DataCommand::Stats {
+            data,
+            json,
+            all_warnings,
+        }) => data::stats(&data, json, all_warnings),
+        Command::Data(DataCommand::Export {
+            data,
+            output,
+            gliner,
+        }) => data::export(&data, &output, gliner.as_deref()),
+        Command::Data(DataCommand::Split {
+            data,
+            split,
+            output_dir,
+            folds,
+        }) => data::split(&data, &split, &output_dir, folds),
+        Command::Train(args) => train::train(args),
+        Command::Eval(args) => eval::eval(&args),
+        Command::Predict(args) => predict::predict(&args),
+    }
+}

@@ -1,0 +1,125 @@
+//! `jner train`: the same data preparation for every backend (load, split by document,
+//! oversample the training part, write the split), then the backend's training loop.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use jner_corpus::split::Split;
+use jner_corpus::{fingerprint, jsonl};
+use serde_json::json;
+
+use super::data::{make_split, write_split};
+use crate::cli::{Backend, TrainArgs};
+
+/// The spec's defaults per backend: (epochs, learning rate, output folder).
+fn defaults(b: Backend) -> (usize, f32, &'static str) {
+    match b {
+        Backend::Cnn => (10, 0.001, "spacy_model"),
+        Backend::Spanmarker => (5, 5e-5, "spanmarker_finetuned"),
+        Backend::Gliner => (10, 3e-5, "gliner_finetuned"),
+    }
+}
+
+pub fn train(args: TrainArgs) -> Result<()> {
+    if args.backend != Backend::Cnn {
+        bail!(
+            "the {:?} backend is not in this build yet; available backends: cnn (alias spacy)",
+            args.backend
+        );
+    }
+    let (epochs, lr, dir) = defaults(args.backend);
+    let epochs = args.epochs.unwrap_or(epochs);
+    let lr = args.lr.unwrap_or(lr);
+    let out: PathBuf = args
+        .output_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(dir));
+    anyhow::ensure!(epochs > 0, "--epochs must be at least 1");
+    anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
+    anyhow::ensure!(
+        (0.0..1.0).contains(&args.dropout),
+        "--dropout must be in [0, 1)"
+    );
+
+    let (split, corpus_fp, source) = match (&args.train_jsonl, &args.eval_jsonl) {
+        (Some(t), Some(e)) => {
+            let s = Split {
+                train: jsonl::read_jsonl(t)?,
+                eval: jsonl::read_jsonl(e)?,
+            };
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            jsonl::write_jsonl(&out.join("train.jsonl"), &s.train)?;
+            jsonl::write_jsonl(&out.join("eval.jsonl"), &s.eval)?;
+            let mut all = s.train.clone();
+            all.extend(s.eval.iter().cloned());
+            (
+                s,
+                fingerprint(&all),
+                json!({"train_jsonl": t, "eval_jsonl": e}),
+            )
+        }
+        _ => {
+            let corpus = args.data.load()?;
+            let fp = fingerprint(&corpus.documents);
+            let (s, added) = make_split(&corpus.documents, &args.split);
+            write_split(&out, &s, &args.split, added, &fp)?;
+            (
+                s,
+                fp,
+                json!({"demo": args.data.demo, "data_dir": args.data.data_dir, "corona": args.data.corona, "csv": args.data.csv, "no_maccrobat": args.data.no_maccrobat, "no_corona": args.data.no_corona, "no_csv": args.data.no_csv}),
+            )
+        }
+    };
+    anyhow::ensure!(!split.train.is_empty(), "no training documents");
+    if split.eval.is_empty() {
+        tracing::warn!(
+            "no evaluation documents (--val-split {}): best/ will follow the last epoch",
+            args.split.val_split
+        );
+    }
+    let meta = json!({
+        "backend": args.backend,
+        "corpus_fingerprint": corpus_fp,
+        "data": source,
+        "split": {"mode": args.split.split_mode, "seed": args.split.seed, "val_split": args.split.val_split, "minor_oversample": args.split.minor_oversample},
+        "train_args": {"epochs": epochs, "batch_size": args.batch_size, "lr": lr, "dropout": args.dropout, "seed": args.split.seed, "threads": args.threads, "model": args.model},
+        "jner_version": env!("CARGO_PKG_VERSION"),
+    });
+
+    let vectors = match &args.model {
+        None => None,
+        Some(m) => {
+            let p = PathBuf::from(m);
+            if !p.is_file() {
+                bail!("--model {m}: the cnn backend takes a word-vector file (word2vec/fastText text format); {m} is not a file. spaCy packages such as en_core_sci_lg cannot be loaded; leave --model out to train from scratch");
+            }
+            Some(p)
+        }
+    };
+    let cfg = jner_cnn::CnnConfig {
+        epochs,
+        batch_size: args.batch_size,
+        dropout: args.dropout,
+        seed: args.split.seed,
+        learn_rate: lr,
+        threads: args.threads.max(1),
+        vectors,
+        ..Default::default()
+    };
+    let report = jner_cnn::train(&split.train, &split.eval, &cfg, &out, meta)?;
+    eprintln!(
+        "best epoch {} (micro F1 {:.4}); {} parameters; training {:.1}s, evaluation {:.1}s; gold spans {} seen, {} lost in alignment",
+        report.best_epoch,
+        report.best_f1,
+        report.parameters,
+        report.train_seconds,
+        report.eval_seconds,
+        report.alignment.spans,
+        report.alignment.spans_lost
+    );
+    eprintln!(
+        "models in {}: best/ (highest F1), final/, checkpoint-epoch-N/; metrics.jsonl",
+        out.display()
+    );
+    Ok(())
+}

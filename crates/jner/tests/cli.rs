@@ -1,0 +1,250 @@
+//! End-to-end tests of the `jner` binary on the shared data and the built-in demo corpus.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn jner(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jner"))
+        .args(args)
+        .output()
+        .expect("runs jner")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = jner(args);
+    assert!(
+        o.status.success(),
+        "jner {args:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn data() -> PathBuf {
+    std::env::var_os("JNER_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+}
+
+fn data_flags() -> Vec<String> {
+    let d = data();
+    vec![
+        "--data-dir".into(),
+        d.join("maccrobat").display().to_string(),
+        "--corona".into(),
+        d.join("corona/Corona2.json").display().to_string(),
+        "--csv".into(),
+        d.join("reviews/mydata.csv").display().to_string(),
+    ]
+}
+
+fn with_data<'a>(head: &[&'a str], flags: &'a [String]) -> Vec<&'a str> {
+    let mut v = head.to_vec();
+    v.extend(flags.iter().map(String::as_str));
+    v
+}
+
+#[test]
+fn stats_on_the_shared_data() {
+    let f = data_flags();
+    let out = ok(&with_data(&["data", "stats"], &f));
+    // Numbers checked independently, see crates/jner-corpus/tests/shared_data.rs.
+    assert!(out.contains("total         713              4853              5607               626              1607                61   12754"), "{out}");
+    assert!(
+        out.contains("Age spans 206: kept as MinorChild (under 18) 22, in 21 documents"),
+        "{out}"
+    );
+    assert!(
+        out.contains("pronouns 141, noun phrases 61, in 21 documents"),
+        "{out}"
+    );
+    assert!(out.contains("excluded for medical_col 32"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&with_data(&["data", "stats", "--json"], &f))).unwrap();
+    assert_eq!(json["reviews"]["rows_excluded_medical"], 32);
+}
+
+#[test]
+fn missing_sources_are_clear_errors_and_can_be_left_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope.csv");
+    let d = data();
+    let mac = d.join("maccrobat").display().to_string();
+    let cor = d.join("corona/Corona2.json").display().to_string();
+    let o = jner(&[
+        "data",
+        "stats",
+        "--data-dir",
+        &mac,
+        "--corona",
+        &cor,
+        "--csv",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("nope.csv") && err.contains("--no-csv"),
+        "{err}"
+    );
+    let out = ok(&[
+        "data",
+        "stats",
+        "--data-dir",
+        &mac,
+        "--corona",
+        &cor,
+        "--no-csv",
+    ]);
+    assert!(!out.contains("Reviews CSV"));
+    let out = ok(&[
+        "data",
+        "stats",
+        "--data-dir",
+        &mac,
+        "--no-corona",
+        "--no-csv",
+    ]);
+    assert!(out.contains("maccrobat     200"), "{out}");
+}
+
+#[test]
+fn split_and_export_never_share_documents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = data_flags();
+    let dir = tmp.path().join("split");
+    ok(&with_data(
+        &["data", "split", "--output-dir", dir.to_str().unwrap()],
+        &f,
+    ));
+    let ids = |name: &str| -> Vec<String> {
+        std::fs::read_to_string(dir.join(name))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let train: std::collections::HashSet<String> = ids("train.jsonl")
+        .iter()
+        .map(|i| i.split('~').next().unwrap().to_string())
+        .collect();
+    let eval = ids("eval.jsonl");
+    assert_eq!(eval.len(), 71);
+    assert!(eval.iter().all(|i| !train.contains(i)));
+    assert_eq!(train.len() + eval.len(), 713);
+    for f in ["train.json", "eval.json", "split.json"] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    let gl: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("eval.json")).unwrap()).unwrap();
+    assert_eq!(gl.as_array().unwrap().len(), 71);
+
+    let all = tmp.path().join("all.jsonl");
+    ok(&with_data(
+        &["data", "export", "--output", all.to_str().unwrap()],
+        &f,
+    ));
+    assert_eq!(std::fs::read_to_string(&all).unwrap().lines().count(), 713);
+    // Scoring the gold against itself is perfect.
+    let rep: serde_json::Value = serde_json::from_str(&ok(&[
+        "eval",
+        "--gold",
+        all.to_str().unwrap(),
+        "--pred",
+        all.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(rep["micro"]["f1"], 1.0);
+    assert_eq!(rep["micro"]["tp"], 12754);
+}
+
+#[test]
+fn folds_partition_the_demo() {
+    let tmp = tempfile::tempdir().unwrap();
+    ok(&[
+        "data",
+        "split",
+        "--demo",
+        "--folds",
+        "3",
+        "--output-dir",
+        tmp.path().to_str().unwrap(),
+    ]);
+    let mut n = 0;
+    for k in 1..=3 {
+        n += std::fs::read_to_string(tmp.path().join(format!("fold-{k}/eval.jsonl")))
+            .unwrap()
+            .lines()
+            .count();
+    }
+    assert_eq!(n, 29);
+}
+
+#[test]
+fn demo_trains_predicts_and_evaluates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("model");
+    let o = out.to_str().unwrap();
+    ok(&["train", "--demo", "--epochs", "2", "--output-dir", o]);
+    for p in [
+        "best/jner.json",
+        "final/jner.json",
+        "checkpoint-epoch-1/jner.json",
+        "checkpoint-epoch-2/jner.json",
+        "metrics.jsonl",
+        "eval.jsonl",
+        "train.jsonl",
+        "train.json",
+        "eval.json",
+    ] {
+        assert!(out.join(p).is_file(), "missing {p}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+
+    let input = tmp.path().join("in.txt");
+    std::fs::write(
+        &input,
+        "A 7-year-old boy had fever.\n\nCafé – 38.5°C \u{7} control\n",
+    )
+    .unwrap();
+    let pred = ok(&[
+        "predict",
+        "--model",
+        &format!("{o}/best"),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    let lines: Vec<serde_json::Value> = pred
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1]["entities"].as_array().unwrap().len(), 0);
+
+    let rep: serde_json::Value =
+        serde_json::from_str(&ok(&["eval", "--model", &format!("{o}/best"), "--json"])).unwrap();
+    assert!(rep["documents"].as_u64().unwrap() > 0);
+
+    let o2 = jner(&["predict", "--model", tmp.path().to_str().unwrap()]);
+    assert_eq!(o2.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o2.stderr).contains("jner.json"));
+}
+
+#[test]
+fn backends_without_a_build_say_so() {
+    let o = jner(&["train", "--backend", "gliner", "--demo"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("available backends: cnn"));
+}
