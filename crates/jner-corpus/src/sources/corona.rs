@@ -131,3 +131,52 @@ pub fn parse_corona(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> (Result<Vec<Document>>, CoronaStats, Vec<String>) {
+        let (mut st, mut w) = (CoronaStats::default(), Vec::new());
+        let r = parse_corona(raw, Path::new("c.json"), &mut st, &mut w);
+        (r, st, w)
+    }
+
+    #[test]
+    fn keeps_medical_condition_only_in_characters() {
+        let raw = r#"{"examples":[{"id":"e1","content":"Fièvre: fever and aspirin","annotations":[
+            {"tag_name":"MedicalCondition","start":8,"end":13,"value":"fever"},
+            {"tag_name":"Medicine","start":18,"end":25,"value":"aspirin"}]}]}"#;
+        let (docs, st, w) = parse(raw);
+        let docs = docs.unwrap();
+        assert!(w.is_empty());
+        assert_eq!(docs[0].id, "corona/e1");
+        assert_eq!(docs[0].spans.len(), 1);
+        assert_eq!(docs[0].span_text(&docs[0].spans[0]), "fever");
+        assert_eq!((st.kept, st.annotations_by_tag["Medicine"]), (1, 1));
+    }
+
+    #[test]
+    fn malformed_input_names_the_field() {
+        let e = parse("{\"examples\": [").0.unwrap_err().to_string();
+        assert!(
+            e.starts_with("c.json:1:") && e.contains("invalid JSON"),
+            "{e}"
+        );
+        let e = parse(r#"{"examples":[{"annotations":[]}]}"#)
+            .0
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("examples[0]") && e.contains("content"), "{e}");
+        let e = parse(r#"{"examples":[{"content":"x","annotations":[{"tag_name":"MedicalCondition","start":-1,"end":1}]}]}"#)
+            .0
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("examples[0].annotations[0].start"), "{e}");
+        let (docs, _, w) = parse(
+            r#"{"examples":[{"content":"x","annotations":[{"tag_name":"MedicalCondition","start":0,"end":5}]}]}"#,
+        );
+        assert!(docs.unwrap()[0].spans.is_empty());
+        assert!(w[0].contains("past the end"), "{w:?}");
+    }
+}
