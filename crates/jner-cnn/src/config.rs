@@ -1,0 +1,126 @@
+//! [`CnnConfig`]: every hyper-parameter of the cnn backend in one serialisable record
+//! (it is written into `jner.json` so a model directory says how it was trained).
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Hyper-parameters of the network and of training. Defaults follow spaCy 3.8's CPU
+/// "efficiency" NER recipe (hash embed rows `[5000, 1000, 2500, 2500]`, width 96, four
+/// seeded sub-hashes, maxout 3 pieces, encoder depth 4 / window 1, Adam 0.001 with
+/// decoupled weight decay 0.01 and gradient clipping 1.0) where the brief does not say
+/// otherwise (epochs 10, batch size 8 documents, dropout 0.2, seed 42, 2 threads).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CnnConfig {
+    /// Width of every hidden representation.
+    pub width: usize,
+    /// Hash-table rows for NORM, PREFIX, SUFFIX, SHAPE.
+    pub rows: [usize; 4],
+    /// Seeded sub-hashes summed per key.
+    pub n_hashes: usize,
+    /// Maxout pieces of every maxout layer.
+    pub maxout_pieces: usize,
+    /// Encoder layers.
+    pub depth: usize,
+    /// Tokens of context on each side per encoder layer.
+    pub window: usize,
+    /// Passes over the training documents.
+    pub epochs: usize,
+    /// Documents (or training pieces of long documents) per update.
+    pub batch_size: usize,
+    /// Long training documents are cut at sentence/line boundaries into pieces of at most
+    /// this many tokens (training only; evaluation and prediction see whole documents).
+    pub max_piece_tokens: usize,
+    pub dropout: f32,
+    pub seed: u64,
+    pub learn_rate: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    /// Decoupled weight decay (`w -= lr * weight_decay * w` after each Adam step).
+    pub weight_decay: f32,
+    /// Each parameter tensor's gradient is rescaled to at most this L2 norm.
+    pub grad_clip: f32,
+    /// Worker threads for training and prediction (data-parallel; results depend only on
+    /// the seed and this number).
+    pub threads: usize,
+    /// Optional word2vec/fastText text-format vectors used as an extra (frozen) embedding.
+    pub vectors: Option<PathBuf>,
+    /// Width of the learned projection of the static vectors.
+    pub vectors_width: usize,
+    /// Evaluate and save an exponential moving average of the weights (thinc's
+    /// "averages"; decay `min(0.999, (1+t)/(10+t))`).
+    pub use_averages: bool,
+    /// Write `checkpoint-epoch-N/` after every epoch.
+    pub save_checkpoints: bool,
+}
+
+impl Default for CnnConfig {
+    fn default() -> Self {
+        CnnConfig {
+            width: 96,
+            rows: [5000, 1000, 2500, 2500],
+            n_hashes: 4,
+            maxout_pieces: 3,
+            depth: 4,
+            window: 1,
+            epochs: 10,
+            batch_size: 8,
+            max_piece_tokens: 128,
+            dropout: 0.2,
+            seed: 42,
+            learn_rate: 0.001,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+            grad_clip: 1.0,
+            threads: 2,
+            vectors: None,
+            vectors_width: 96,
+            use_averages: true,
+            save_checkpoints: true,
+        }
+    }
+}
+
+impl CnnConfig {
+    /// Reject values that would make the network or training meaningless.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |m: &str| Err(crate::CnnError::Config(m.to_string()));
+        if self.width == 0 {
+            return bad("width must be > 0");
+        }
+        if self.rows.contains(&0) {
+            return bad("every hash table needs at least one row");
+        }
+        if self.n_hashes == 0 || self.n_hashes > 8 {
+            return bad("n_hashes must be in 1..=8");
+        }
+        if self.maxout_pieces == 0 {
+            return bad("maxout_pieces must be > 0");
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size must be > 0");
+        }
+        if self.max_piece_tokens < 8 {
+            return bad("max_piece_tokens must be >= 8");
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad("dropout must be in [0, 1)");
+        }
+        if !(self.learn_rate > 0.0 && self.learn_rate.is_finite()) {
+            return bad("learn_rate must be > 0");
+        }
+        if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
+            return bad("beta1 and beta2 must be in [0, 1)");
+        }
+        if self.grad_clip <= 0.0 {
+            return bad("grad_clip must be > 0");
+        }
+        if self.vectors.is_some() && self.vectors_width == 0 {
+            return bad("vectors_width must be > 0");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,686 @@
+//! The network: parameters in one flat buffer (so the optimiser, gradient reduction and
+//! serialisation are single loops), the per-chunk input features, the activations
+//! workspace, and the forward/backward passes over all tokens of a batch at once.
+//!
+//! ```text
+//! NORM/PREFIX/SUFFIX/SHAPE rows ─► 4 hash tables (Σ of n_hashes rows) ─┐
+//! static vectors (frozen) ─► linear projection ───────────────────────┴► concat
+//!   ─► Maxout(p pieces) ─► LayerNorm ─► Dropout                      = h0
+//!   ─► depth × [ h ← h + Dropout(LN(Maxout(window(h)))) ]            (window ±win)
+//!   ─► Linear ─► softmax over BILUO tags
+//! ```
+
+use crate::layers::*;
+use jner_corpus::rng::Rng;
+
+/// One named tensor inside [`Params::data`].
+#[derive(Clone, Debug)]
+pub struct Tensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub offset: usize,
+    pub len: usize,
+}
+
+/// All trainable parameters, contiguous.
+#[derive(Clone, Debug)]
+pub struct Params {
+    pub data: Vec<f32>,
+    pub tensors: Vec<Tensor>,
+}
+
+impl Params {
+    fn add(&mut self, name: &str, shape: &[usize]) -> usize {
+        let len = shape.iter().product();
+        self.tensors.push(Tensor {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            offset: self.data.len(),
+            len,
+        });
+        self.data.resize(self.data.len() + len, 0.0);
+        self.tensors.len() - 1
+    }
+    pub fn get(&self, id: usize) -> &[f32] {
+        let t = &self.tensors[id];
+        &self.data[t.offset..t.offset + t.len]
+    }
+    fn get_mut(&mut self, id: usize) -> &mut [f32] {
+        let t = &self.tensors[id];
+        &mut self.data[t.offset..t.offset + t.len]
+    }
+}
+
+/// Sizes that define the network.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dims {
+    pub width: usize,
+    pub pieces: usize,
+    pub depth: usize,
+    pub window: usize,
+    pub n_tags: usize,
+    pub n_hashes: usize,
+    pub rows: [usize; 4],
+    /// Dimension of the static vectors (0: none).
+    pub vec_dim: usize,
+    /// Width of their projection (0: none).
+    pub vec_width: usize,
+}
+
+impl Dims {
+    pub fn din(&self) -> usize {
+        4 * self.width + self.vec_width
+    }
+    pub fn kw(&self) -> usize {
+        (2 * self.window + 1) * self.width
+    }
+    pub fn stride(&self) -> usize {
+        4 * self.n_hashes
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Ids {
+    emb: [usize; 4],
+    proj: Option<usize>,
+    m0w: usize,
+    ln0g: usize,
+    layers: Vec<(usize, usize)>, // (maxout W, ln g); b follow each
+    outw: usize,
+}
+
+/// The network with its parameters.
+#[derive(Clone, Debug)]
+pub struct Net {
+    pub dims: Dims,
+    pub params: Params,
+    ids: Ids,
+}
+
+/// Features of the tokens of one chunk (one or more pieces laid end to end).
+#[derive(Clone, Debug, Default)]
+pub struct Input {
+    pub n: usize,
+    /// `rows[t * stride + a * n_hashes + q]`.
+    pub rows: Vec<u32>,
+    /// Row of the static-vector table, `u32::MAX` when the word has none.
+    pub vec_rows: Vec<u32>,
+    /// Tokens of the same piece before / after each token.
+    pub left: Vec<u32>,
+    pub right: Vec<u32>,
+    /// Gold tag per token (training only).
+    pub gold: Vec<u16>,
+}
+
+impl Input {
+    pub fn clear(&mut self) {
+        self.n = 0;
+        self.rows.clear();
+        self.vec_rows.clear();
+        self.left.clear();
+        self.right.clear();
+        self.gold.clear();
+    }
+}
+
+/// Activations and scratch buffers, reused across calls (grown, never shrunk).
+#[derive(Default)]
+pub struct Work {
+    v: Vec<f32>,
+    vp: Vec<f32>,
+    x0: Vec<f32>,
+    pre: Vec<f32>,
+    m: Vec<f32>,
+    ln: Vec<f32>,
+    arg: Vec<Vec<u8>>,
+    xhat: Vec<Vec<f32>>,
+    rstd: Vec<Vec<f32>>,
+    mask: Vec<Vec<f32>>,
+    h: Vec<Vec<f32>>,
+    xw: Vec<Vec<f32>>,
+    logits: Vec<f32>,
+    /// Softmax output of the last forward pass, `[n, n_tags]`.
+    pub probs: Vec<f32>,
+    dl: Vec<f32>,
+    dh: Vec<f32>,
+    dm: Vec<f32>,
+    dxw: Vec<f32>,
+    dx0: Vec<f32>,
+}
+
+fn grow<T: Clone + Default>(v: &mut Vec<T>, n: usize) {
+    if v.len() < n {
+        v.resize(n, T::default());
+    }
+}
+
+/// Frozen static vectors as the network sees them.
+pub struct StaticTable<'a> {
+    pub dim: usize,
+    pub data: &'a [f32],
+}
+
+impl Net {
+    /// A freshly initialised network (hash tables U(−0.1, 0.1), maxout/projection
+    /// Glorot-uniform, LayerNorm gain 1, output layer zero as in spaCy).
+    pub fn new(dims: Dims, seed: u64) -> Net {
+        let mut params = Params {
+            data: Vec::new(),
+            tensors: Vec::new(),
+        };
+        let w = dims.width;
+        let p = dims.pieces;
+        let names = ["norm", "prefix", "suffix", "shape"];
+        let emb =
+            [0, 1, 2, 3].map(|a| params.add(&format!("embed.{}", names[a]), &[dims.rows[a], w]));
+        let proj = (dims.vec_width > 0)
+            .then(|| params.add("static.proj", &[dims.vec_width, dims.vec_dim]));
+        let m0w = params.add("embed.maxout.W", &[w * p, dims.din()]);
+        params.add("embed.maxout.b", &[w * p]);
+        let ln0g = params.add("embed.ln.g", &[w]);
+        params.add("embed.ln.b", &[w]);
+        let mut layers = Vec::new();
+        for l in 0..dims.depth {
+            let mw = params.add(&format!("enc{l}.maxout.W"), &[w * p, dims.kw()]);
+            params.add(&format!("enc{l}.maxout.b"), &[w * p]);
+            let g = params.add(&format!("enc{l}.ln.g"), &[w]);
+            params.add(&format!("enc{l}.ln.b"), &[w]);
+            layers.push((mw, g));
+        }
+        let outw = params.add("out.W", &[dims.n_tags, w]);
+        params.add("out.b", &[dims.n_tags]);
+        let ids = Ids {
+            emb,
+            proj,
+            m0w,
+            ln0g,
+            layers,
+            outw,
+        };
+        let mut rng = Rng::new(seed);
+        for id in emb {
+            for v in params.get_mut(id) {
+                *v = (rng.next_f32() * 2.0 - 1.0) * 0.1;
+            }
+        }
+        let mut glorot = |params: &mut Params, id: usize| {
+            let sh = params.tensors[id].shape.clone();
+            let lim = (6.0 / (sh[0] + sh[1]) as f32).sqrt();
+            for v in params.get_mut(id) {
+                *v = (rng.next_f32() * 2.0 - 1.0) * lim;
+            }
+        };
+        if let Some(pj) = proj {
+            glorot(&mut params, pj);
+        }
+        glorot(&mut params, m0w);
+        params.get_mut(ln0g).fill(1.0);
+        for &(mw, g) in &ids.layers {
+            glorot(&mut params, mw);
+            params.get_mut(g).fill(1.0);
+        }
+        Net { dims, params, ids }
+    }
+
+    /// Build a network around loaded parameter data (checked against the layout).
+    pub fn from_data(dims: Dims, data: Vec<f32>) -> Result<Net, String> {
+        let mut net = Net::new(dims, 0);
+        if data.len() != net.params.data.len() {
+            return Err(format!(
+                "expected {} parameters, found {}",
+                net.params.data.len(),
+                data.len()
+            ));
+        }
+        net.params.data = data;
+        Ok(net)
+    }
+
+    fn wb<'a>(&self, data: &'a [f32], id: usize) -> (&'a [f32], &'a [f32]) {
+        let t = &self.params.tensors[id];
+        let t2 = &self.params.tensors[id + 1];
+        (
+            &data[t.offset..t.offset + t.len],
+            &data[t2.offset..t2.offset + t2.len],
+        )
+    }
+
+    fn wb_mut<'a>(&self, g: &'a mut [f32], id: usize) -> (&'a mut [f32], &'a mut [f32]) {
+        let t = &self.params.tensors[id];
+        let t2 = &self.params.tensors[id + 1];
+        debug_assert_eq!(t.offset + t.len, t2.offset);
+        let (a, b) = g[t.offset..t2.offset + t2.len].split_at_mut(t.len);
+        (a, b)
+    }
+
+    /// Forward pass over `inp`; with `dropout = Some((rng, rate))` draws dropout masks and
+    /// keeps what [`Net::backward`] needs. Probabilities end in `work.probs`.
+    pub fn forward(
+        &self,
+        inp: &Input,
+        vectors: Option<&StaticTable>,
+        work: &mut Work,
+        mut dropout: Option<(&mut Rng, f32)>,
+    ) {
+        let d = self.dims;
+        let (n, w, p) = (inp.n, d.width, d.pieces);
+        let din = d.din();
+        let kw = d.kw();
+        let data = &self.params.data;
+        grow(&mut work.x0, n * din);
+        grow(&mut work.pre, n * w * p);
+        grow(&mut work.m, n * w);
+        grow(&mut work.ln, n * w);
+        let layers = d.depth + 1;
+        work.arg.resize_with(layers, Vec::new);
+        work.xhat.resize_with(layers, Vec::new);
+        work.rstd.resize_with(layers, Vec::new);
+        work.mask.resize_with(layers, Vec::new);
+        work.h.resize_with(layers, Vec::new);
+        work.xw.resize_with(layers, Vec::new);
+        for l in 0..layers {
+            grow(&mut work.arg[l], n * w);
+            grow(&mut work.xhat[l], n * w);
+            grow(&mut work.rstd[l], n);
+            grow(&mut work.h[l], n * w);
+            if dropout.is_some() {
+                grow(&mut work.mask[l], n * w);
+            }
+            if l > 0 {
+                grow(&mut work.xw[l], n * kw);
+            }
+        }
+        // embeddings
+        for a in 0..4 {
+            hash_embed_fwd(
+                self.params.get(self.ids.emb[a]),
+                w,
+                &inp.rows,
+                d.stride(),
+                a * d.n_hashes,
+                d.n_hashes,
+                n,
+                &mut work.x0,
+                din,
+                a * w,
+            );
+        }
+        if let (Some(pid), Some(vt)) = (self.ids.proj, vectors) {
+            let dv = d.vec_dim;
+            grow(&mut work.v, n * dv);
+            grow(&mut work.vp, n * d.vec_width);
+            for t in 0..n {
+                let r = inp.vec_rows[t];
+                let dst = &mut work.v[t * dv..(t + 1) * dv];
+                if r == u32::MAX {
+                    dst.fill(0.0);
+                } else {
+                    let r = r as usize;
+                    dst.copy_from_slice(&vt.data[r * dv..(r + 1) * dv]);
+                }
+            }
+            linear_fwd(
+                &work.v,
+                n,
+                dv,
+                self.params.get(pid),
+                None,
+                d.vec_width,
+                &mut work.vp,
+            );
+            for t in 0..n {
+                work.x0[t * din + 4 * w..(t + 1) * din]
+                    .copy_from_slice(&work.vp[t * d.vec_width..(t + 1) * d.vec_width]);
+            }
+        } else if d.vec_width > 0 {
+            for t in 0..n {
+                work.x0[t * din + 4 * w..(t + 1) * din].fill(0.0);
+            }
+        }
+        // layer 0: maxout + LN + dropout
+        for l in 0..layers {
+            let (mw, mb, lg, lb) = if l == 0 {
+                let (a, b) = self.wb(data, self.ids.m0w);
+                let (c, e) = self.wb(data, self.ids.ln0g);
+                (a, b, c, e)
+            } else {
+                let (mwid, gid) = self.ids.layers[l - 1];
+                let (a, b) = self.wb(data, mwid);
+                let (c, e) = self.wb(data, gid);
+                (a, b, c, e)
+            };
+            if l == 0 {
+                maxout_fwd(
+                    &work.x0,
+                    n,
+                    din,
+                    mw,
+                    mb,
+                    w,
+                    p,
+                    &mut work.pre,
+                    &mut work.m,
+                    &mut work.arg[0],
+                );
+            } else {
+                let (hp, rest) = work.h.split_at_mut(l);
+                let _ = rest;
+                window_fwd(
+                    &hp[l - 1],
+                    n,
+                    w,
+                    d.window,
+                    &inp.left,
+                    &inp.right,
+                    &mut work.xw[l],
+                );
+                maxout_fwd(
+                    &work.xw[l],
+                    n,
+                    kw,
+                    mw,
+                    mb,
+                    w,
+                    p,
+                    &mut work.pre,
+                    &mut work.m,
+                    &mut work.arg[l],
+                );
+            }
+            ln_fwd(
+                &work.m,
+                n,
+                w,
+                lg,
+                lb,
+                &mut work.ln,
+                &mut work.xhat[l],
+                &mut work.rstd[l],
+            );
+            if let Some((rng, rate)) = dropout.as_mut() {
+                let keep = 1.0 / (1.0 - *rate);
+                for v in work.mask[l][..n * w].iter_mut() {
+                    *v = if rng.next_f32() < *rate { 0.0 } else { keep };
+                }
+                for (x, m) in work.ln[..n * w].iter_mut().zip(&work.mask[l][..n * w]) {
+                    *x *= m;
+                }
+            }
+            let (hp, hl) = work.h.split_at_mut(l);
+            let hl = &mut hl[0][..n * w];
+            if l == 0 {
+                hl.copy_from_slice(&work.ln[..n * w]);
+            } else {
+                for ((o, a), b) in hl
+                    .iter_mut()
+                    .zip(&hp[l - 1][..n * w])
+                    .zip(&work.ln[..n * w])
+                {
+                    *o = a + b;
+                }
+            }
+        }
+        // output
+        let t = d.n_tags;
+        grow(&mut work.logits, n * t);
+        grow(&mut work.probs, n * t);
+        let (ow, ob) = self.wb(data, self.ids.outw);
+        linear_fwd(&work.h[d.depth], n, w, ow, Some(ob), t, &mut work.logits);
+        softmax_ce(&work.logits, n, t, &mut work.probs, None);
+    }
+
+    /// Backward pass after a training [`Net::forward`]: accumulates `scale ·` the gradient of
+    /// the summed token NLL into `grads` (same layout as the parameters); returns the NLL.
+    pub fn backward(
+        &self,
+        inp: &Input,
+        vectors: Option<&StaticTable>,
+        work: &mut Work,
+        grads: &mut [f32],
+        scale: f32,
+        dropout: bool,
+    ) -> f64 {
+        let d = self.dims;
+        let (n, w, p) = (inp.n, d.width, d.pieces);
+        let din = d.din();
+        let kw = d.kw();
+        let t = d.n_tags;
+        let data = &self.params.data;
+        grow(&mut work.dl, n * t);
+        grow(&mut work.dh, n * w);
+        grow(&mut work.dm, n * w);
+        grow(&mut work.dxw, n * kw);
+        grow(&mut work.dx0, n * din);
+        let loss = softmax_ce(
+            &work.logits,
+            n,
+            t,
+            &mut work.probs,
+            Some((&inp.gold, scale, &mut work.dl)),
+        );
+        {
+            let (ow, _) = self.wb(data, self.ids.outw);
+            let (dw, db) = self.wb_mut(grads, self.ids.outw);
+            linear_bwd(
+                &work.h[d.depth],
+                n,
+                w,
+                ow,
+                t,
+                &work.dl,
+                dw,
+                Some(db),
+                Some(&mut work.dh),
+            );
+        }
+        for l in (0..=d.depth).rev() {
+            // dln = dh ⊙ mask (into work.ln as scratch)
+            let dln = &mut work.ln[..n * w];
+            dln.copy_from_slice(&work.dh[..n * w]);
+            if dropout {
+                for (x, m) in dln.iter_mut().zip(&work.mask[l][..n * w]) {
+                    *x *= m;
+                }
+            }
+            let (gid, mwid) = if l == 0 {
+                (self.ids.ln0g, self.ids.m0w)
+            } else {
+                (self.ids.layers[l - 1].1, self.ids.layers[l - 1].0)
+            };
+            {
+                let (g, _) = self.wb(data, gid);
+                let (dg, db) = self.wb_mut(grads, gid);
+                ln_bwd(
+                    dln,
+                    n,
+                    w,
+                    g,
+                    &work.xhat[l],
+                    &work.rstd[l],
+                    &mut work.dm,
+                    dg,
+                    db,
+                );
+            }
+            let (mw, _) = self.wb(data, mwid);
+            let (dmw, dmb) = self.wb_mut(grads, mwid);
+            if l == 0 {
+                maxout_bwd(
+                    &work.x0,
+                    n,
+                    din,
+                    mw,
+                    w,
+                    p,
+                    &work.arg[0],
+                    &work.dm,
+                    &mut work.pre,
+                    dmw,
+                    dmb,
+                    Some(&mut work.dx0),
+                );
+            } else {
+                maxout_bwd(
+                    &work.xw[l],
+                    n,
+                    kw,
+                    mw,
+                    w,
+                    p,
+                    &work.arg[l],
+                    &work.dm,
+                    &mut work.pre,
+                    dmw,
+                    dmb,
+                    Some(&mut work.dxw),
+                );
+                // residual: dh stays, plus the window branch
+                window_bwd(
+                    &work.dxw,
+                    n,
+                    w,
+                    d.window,
+                    &inp.left,
+                    &inp.right,
+                    &mut work.dh,
+                );
+            }
+        }
+        for a in 0..4 {
+            let tsr = &self.params.tensors[self.ids.emb[a]];
+            hash_embed_bwd(
+                &mut grads[tsr.offset..tsr.offset + tsr.len],
+                w,
+                &inp.rows,
+                d.stride(),
+                a * d.n_hashes,
+                d.n_hashes,
+                n,
+                &work.dx0,
+                din,
+                a * w,
+            );
+        }
+        if let (Some(pid), Some(_)) = (self.ids.proj, vectors) {
+            let vw = d.vec_width;
+            for tk in 0..n {
+                work.vp[tk * vw..(tk + 1) * vw]
+                    .copy_from_slice(&work.dx0[tk * din + 4 * w..(tk + 1) * din]);
+            }
+            let tsr = &self.params.tensors[pid];
+            linear_bwd(
+                &work.v,
+                n,
+                d.vec_dim,
+                self.params.get(pid),
+                vw,
+                &work.vp,
+                &mut grads[tsr.offset..tsr.offset + tsr.len],
+                None,
+                None,
+            );
+        }
+        loss
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::tests::check_floor;
+
+    fn tiny_dims(vec: bool) -> Dims {
+        Dims {
+            width: 6,
+            pieces: 2,
+            depth: 2,
+            window: 1,
+            n_tags: 5,
+            n_hashes: 2,
+            rows: [11, 5, 7, 7],
+            vec_dim: if vec { 4 } else { 0 },
+            vec_width: if vec { 3 } else { 0 },
+        }
+    }
+
+    fn tiny_input(d: &Dims, rng: &mut Rng) -> Input {
+        let n = 7;
+        let mut inp = Input {
+            n,
+            left: vec![0, 1, 2, 0, 1, 2, 3],
+            right: vec![2, 1, 0, 3, 2, 1, 0],
+            ..Default::default()
+        };
+        for _ in 0..n {
+            for a in 0..4 {
+                for _ in 0..d.n_hashes {
+                    inp.rows.push(rng.below(d.rows[a]) as u32);
+                }
+            }
+            inp.vec_rows.push(if rng.below(3) == 0 {
+                u32::MAX
+            } else {
+                rng.below(5) as u32
+            });
+            inp.gold.push(rng.below(d.n_tags) as u16);
+        }
+        inp
+    }
+
+    /// End-to-end check of every parameter tensor of the whole network (no dropout).
+    #[test]
+    fn grad_whole_network() {
+        for vec in [false, true] {
+            let d = tiny_dims(vec);
+            let mut net = Net::new(d, 7);
+            let mut rng = Rng::new(9);
+            // non-zero output layer so that every gradient is non-trivial
+            let ow = net.ids.outw;
+            for v in net.params.get_mut(ow) {
+                *v = rng.next_f32() - 0.5;
+            }
+            // well-conditioned inputs for the LayerNorms (tiny tables would make σ tiny)
+            for a in 0..4 {
+                for v in net.params.get_mut(net.ids.emb[a]) {
+                    *v *= 10.0;
+                }
+            }
+            let inp = tiny_input(&d, &mut rng);
+            let vdata: Vec<f32> = (0..5 * 4).map(|_| rng.next_f32() - 0.5).collect();
+            let vt = StaticTable {
+                dim: 4,
+                data: &vdata,
+            };
+            let vt = vec.then_some(&vt);
+            let mut work = Work::default();
+            net.forward(&inp, vt, &mut work, None);
+            let mut grads = vec![0.0; net.params.data.len()];
+            net.backward(&inp, vt, &mut work, &mut grads, 1.0, false);
+            let args0: Vec<Vec<u8>> = work.arg.clone();
+            let tensors = net.params.tensors.clone();
+            for tsr in &tensors {
+                let mut x = net.params.data[tsr.offset..tsr.offset + tsr.len].to_vec();
+                let ana = grads[tsr.offset..tsr.offset + tsr.len].to_vec();
+                let mut probe = net.clone();
+                let mut wk = Work::default();
+                // relative to the tensor's gradient scale: f32 forward passes leave
+                // ~1e-4 absolute noise in the difference quotient
+                let scale = ana.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64));
+                let floor = (0.05 * scale).max(1e-2);
+                check_floor(&tsr.name, &mut x, &ana, 3e-3, 2e-2, floor, |x| {
+                    probe.params.data[tsr.offset..tsr.offset + tsr.len].copy_from_slice(x);
+                    probe.forward(&inp, vt, &mut wk, None);
+                    if wk.arg.iter().zip(&args0).any(|(a, b)| a[..] != b[..]) {
+                        return None;
+                    }
+                    let k = d.n_tags;
+                    Some(
+                        (0..inp.n)
+                            .map(|t| -(wk.probs[t * k + inp.gold[t] as usize] as f64).ln())
+                            .sum(),
+                    )
+                });
+            }
+        }
+    }
+}
