@@ -86,7 +86,9 @@ def summarize(args):
     epochs = load_jsonl(os.path.join(out, "jner_cnn", "metrics.jsonl"))
     if epochs:
         secs = sum(float(e.get("train_seconds") or 0) for e in epochs)
-        words = sum(float(e.get("train_words") or 0) for e in epochs)
+        # Same word definition as the spaCy side: whitespace-split words of train.jsonl,
+        # once per epoch (jner's own metrics count tokens, which would flatter jner).
+        words = (train_words or 0) * len(epochs)
         j["train_seconds"] = secs
         j["train_words_per_s"] = words / secs if secs else None
         j["epochs_run"] = len(epochs)
