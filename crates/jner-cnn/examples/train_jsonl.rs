@@ -3,7 +3,9 @@
 //! ```text
 //! cargo run --release -p jner-cnn --example train_jsonl -- TRAIN.jsonl EVAL.jsonl OUT_DIR \
 //!     [--epochs N] [--threads N] [--batch-size N] [--dropout X] [--lr X] [--seed N] \
-//!     [--width N] [--depth N] [--max-piece-tokens N] [--vectors FILE] [--no-checkpoints]
+//!     [--width N] [--depth N] [--window N] [--max-piece-tokens N] [--weight-decay X]
+//!     [--rows A,B,C,D] [--label-smoothing X] [--pieces N] [--n-hashes N] [--grad-clip X]
+//!     [--config JSON] [--vectors FILE] [--no-averages] [--no-checkpoints]
 //! ```
 
 use jner_cnn::{CnnConfig, CnnModel};
@@ -34,6 +36,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--window" => cfg.window = v.parse()?,
             "--max-piece-tokens" => cfg.max_piece_tokens = v.parse()?,
             "--weight-decay" => cfg.weight_decay = v.parse()?,
+            "--label-smoothing" => cfg.label_smoothing = v.parse()?,
+            "--pieces" => cfg.maxout_pieces = v.parse()?,
+            "--n-hashes" => cfg.n_hashes = v.parse()?,
+            "--grad-clip" => cfg.grad_clip = v.parse()?,
+            // any CnnConfig field as JSON, e.g. --config '{"width": 128}'
+            "--config" => {
+                let mut js = serde_json::to_value(&cfg)?;
+                let over: serde_json::Value = serde_json::from_str(&v)?;
+                if let (Some(a), Some(b)) = (js.as_object_mut(), over.as_object()) {
+                    for (k, x) in b {
+                        a.insert(k.clone(), x.clone());
+                    }
+                }
+                cfg = serde_json::from_value(js)?;
+            }
             "--rows" => {
                 let r: Vec<usize> = v.split(',').map(|x| x.parse()).collect::<Result<_, _>>()?;
                 cfg.rows = [r[0], r[1], r[2], r[3]];

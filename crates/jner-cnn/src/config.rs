@@ -5,16 +5,19 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Hyper-parameters of the network and of training. Defaults follow spaCy 3.8's CPU
-/// "efficiency" NER recipe (hash embed rows `[5000, 1000, 2500, 2500]`, width 96, four
+/// "efficiency" NER recipe (width 96, four
 /// seeded sub-hashes, maxout 3 pieces, encoder depth 4 / window 1, Adam 0.001 with
 /// decoupled weight decay 0.01 and gradient clipping 1.0) where the brief does not say
-/// otherwise (epochs 10, batch size 8 documents, dropout 0.2, seed 42, 2 threads).
+/// otherwise (epochs 10, batch size 8 documents, dropout 0.2, seed 42, 2 threads), except
+/// the hash tables: 4× spaCy's rows (`[20000, 4000, 10000, 10000]` instead of
+/// `[5000, 1000, 2500, 2500]`), which measured +0.008 mean F1 and costs little since the
+/// optimiser updates only touched rows (see the crate docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CnnConfig {
     /// Width of every hidden representation.
     pub width: usize,
-    /// Hash-table rows for NORM, PREFIX, SUFFIX, SHAPE.
+    /// Hash-table rows for NORM, PREFIX, SUFFIX, SHAPE (4× spaCy's efficiency recipe).
     pub rows: [usize; 4],
     /// Seeded sub-hashes summed per key.
     pub n_hashes: usize,
@@ -32,6 +35,8 @@ pub struct CnnConfig {
     /// this many tokens (training only; evaluation and prediction see whole documents).
     pub max_piece_tokens: usize,
     pub dropout: f32,
+    /// Label smoothing of the tag targets (`(1 − ε)·onehot + ε/tags`).
+    pub label_smoothing: f32,
     pub seed: u64,
     pub learn_rate: f32,
     pub beta1: f32,
@@ -59,7 +64,7 @@ impl Default for CnnConfig {
     fn default() -> Self {
         CnnConfig {
             width: 96,
-            rows: [5000, 1000, 2500, 2500],
+            rows: [20000, 4000, 10000, 10000],
             n_hashes: 4,
             maxout_pieces: 3,
             depth: 4,
@@ -68,6 +73,7 @@ impl Default for CnnConfig {
             batch_size: 8,
             max_piece_tokens: 128,
             dropout: 0.2,
+            label_smoothing: 0.0,
             seed: 42,
             learn_rate: 0.001,
             beta1: 0.9,
@@ -108,6 +114,9 @@ impl CnnConfig {
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return bad("dropout must be in [0, 1)");
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return bad("label_smoothing must be in [0, 1)");
         }
         if !(self.learn_rate > 0.0 && self.learn_rate.is_finite()) {
             return bad("learn_rate must be > 0");

@@ -315,6 +315,19 @@ pub fn softmax_ce(
     probs: &mut [f32],
     gold: Option<(&[u16], f32, &mut [f32])>,
 ) -> f64 {
+    softmax_ce_smoothed(logits, n, k, probs, gold, 0.0)
+}
+
+/// [`softmax_ce`] against the label-smoothed target `(1 − ε)·onehot + ε/k` (the returned
+/// loss stays the plain NLL of the gold tag, for reporting).
+pub fn softmax_ce_smoothed(
+    logits: &[f32],
+    n: usize,
+    k: usize,
+    probs: &mut [f32],
+    gold: Option<(&[u16], f32, &mut [f32])>,
+    smoothing: f32,
+) -> f64 {
     for t in 0..n {
         let row = &logits[t * k..(t + 1) * k];
         let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -336,8 +349,10 @@ pub fn softmax_ce(
             let pr = &probs[t * k..(t + 1) * k];
             loss -= (pr[g].max(1e-30) as f64).ln();
             let d = &mut dl[t * k..(t + 1) * k];
+            let off = smoothing / k as f32;
+            let on = 1.0 - smoothing + off;
             for j in 0..k {
-                d[j] = scale * (pr[j] - if j == g { 1.0 } else { 0.0 });
+                d[j] = scale * (pr[j] - if j == g { on } else { off });
             }
         }
     }

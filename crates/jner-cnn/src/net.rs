@@ -236,6 +236,46 @@ impl Net {
         Ok(net)
     }
 
+    /// The hash tables, which come first in the parameter buffer, as the optimiser's lazily
+    /// updated region (rows of `width` floats).
+    pub(crate) fn sparse(&self) -> crate::optim::Sparse {
+        let w = self.dims.width;
+        let tables = self
+            .ids
+            .emb
+            .iter()
+            .map(|&id| {
+                let t = &self.params.tensors[id];
+                t.offset / w..(t.offset + t.len) / w
+            })
+            .collect();
+        crate::optim::Sparse { width: w, tables }
+    }
+
+    /// Push the sparse-region rows (see [`Net::sparse`]) that `inp` reads onto `out`, each
+    /// once: `mark[row]` is set to `stamp` when pushed (use a fresh stamp per batch).
+    pub fn touched_rows(&self, inp: &Input, mark: &mut [u32], stamp: u32, out: &mut Vec<u32>) {
+        let d = self.dims;
+        let w = d.width;
+        let stride = d.stride();
+        let bases: Vec<u32> = self
+            .ids
+            .emb
+            .iter()
+            .map(|&id| (self.params.tensors[id].offset / w) as u32)
+            .collect();
+        for tok in inp.rows[..inp.n * stride].chunks_exact(stride) {
+            for (j, &r) in tok.iter().enumerate() {
+                let g = bases[j / d.n_hashes] + r;
+                let m = &mut mark[g as usize];
+                if *m != stamp {
+                    *m = stamp;
+                    out.push(g);
+                }
+            }
+        }
+    }
+
     fn wb<'a>(&self, data: &'a [f32], id: usize) -> (&'a [f32], &'a [f32]) {
         let t = &self.params.tensors[id];
         let t2 = &self.params.tensors[id + 1];
@@ -440,6 +480,21 @@ impl Net {
         scale: f32,
         dropout: bool,
     ) -> f64 {
+        self.backward_smoothed(inp, vectors, work, grads, scale, dropout, 0.0)
+    }
+
+    /// [`Net::backward`] with label smoothing `smoothing` on the tag targets.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_smoothed(
+        &self,
+        inp: &Input,
+        vectors: Option<&StaticTable>,
+        work: &mut Work,
+        grads: &mut [f32],
+        scale: f32,
+        dropout: bool,
+        smoothing: f32,
+    ) -> f64 {
         let d = self.dims;
         let (n, w, p) = (inp.n, d.width, d.pieces);
         let din = d.din();
@@ -451,12 +506,13 @@ impl Net {
         grow(&mut work.dm, n * w);
         grow(&mut work.dxw, n * kw);
         grow(&mut work.dx0, n * din);
-        let loss = softmax_ce(
+        let loss = softmax_ce_smoothed(
             &work.logits,
             n,
             t,
             &mut work.probs,
             Some((&inp.gold, scale, &mut work.dl)),
+            smoothing,
         );
         {
             let (ow, _) = self.wb(data, self.ids.outw);
@@ -625,6 +681,43 @@ mod tests {
             inp.gold.push(rng.below(d.n_tags) as u16);
         }
         inp
+    }
+
+    /// The lazy optimiser only visits the rows `touched_rows` reports: every other row of the
+    /// hash tables must have an exactly zero gradient.
+    #[test]
+    fn gradient_is_zero_outside_touched_rows() {
+        let d = tiny_dims(false);
+        let mut net = Net::new(d, 3);
+        let mut rng = Rng::new(4);
+        for v in net.params.get_mut(net.ids.outw) {
+            *v = rng.next_f32() - 0.5;
+        }
+        let inp = tiny_input(&d, &mut rng);
+        let mut work = Work::default();
+        net.forward(&inp, None, &mut work, None);
+        let mut grads = vec![0.0; net.params.data.len()];
+        net.backward(&inp, None, &mut work, &mut grads, 1.0, false);
+        let sp = net.sparse();
+        assert_eq!(sp.len(), d.rows.iter().sum::<usize>() * d.width);
+        let mut mark = vec![0u32; sp.tables.last().unwrap().end];
+        let mut touched = Vec::new();
+        net.touched_rows(&inp, &mut mark, 1, &mut touched);
+        let mut sorted = touched.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), touched.len(), "rows reported twice");
+        let w = d.width;
+        let mut nonzero = 0;
+        for r in 0..mark.len() {
+            let g = &grads[r * w..(r + 1) * w];
+            if touched.contains(&(r as u32)) {
+                nonzero += g.iter().any(|&x| x != 0.0) as usize;
+            } else {
+                assert!(g.iter().all(|&x| x == 0.0), "row {r} has a gradient");
+            }
+        }
+        assert!(nonzero > 0);
     }
 
     /// End-to-end check of every parameter tensor of the whole network (no dropout).

@@ -6,7 +6,8 @@ use crate::config::CnnConfig;
 use crate::decoder::{tag, B, I, L, O, U};
 use crate::features::mix64;
 use crate::model::{dims_for, featurize, CnnModel};
-use crate::net::{Input, Net, StaticTable, Tensor, Work};
+use crate::net::{Input, Net, StaticTable, Work};
+use crate::optim::Adam;
 use crate::tokenizer::{split_at_boundaries, Tokenizer};
 use crate::vectors::Vectors;
 use crate::{CnnError, Result};
@@ -245,148 +246,6 @@ pub(crate) fn pieces(p: &Prepared, max: usize) -> Vec<(usize, usize)> {
     out
 }
 
-/// Adam with decoupled weight decay and per-tensor gradient clipping (thinc's Adam as
-/// configured by spaCy), optionally keeping an exponential moving average of the weights
-/// (thinc's "averages"). The update runs on `threads` threads over disjoint groups of whole
-/// tensors, so its result does not depend on scheduling.
-pub(crate) struct Adam {
-    m: Vec<f32>,
-    v: Vec<f32>,
-    pub avg: Option<Vec<f32>>,
-    t: i32,
-}
-
-struct Hyper {
-    b1: f32,
-    b2: f32,
-    lr_t: f32,
-    decay: f32,
-    eps: f32,
-    clip: f32,
-    avg_decay: f32,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn update_group(
-    tensors: &[Tensor],
-    base: usize,
-    w: &mut [f32],
-    g: &mut [f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    avg: Option<&mut [f32]>,
-    h: &Hyper,
-) {
-    let mut avg = avg;
-    for ts in tensors {
-        let r = ts.offset - base..ts.offset - base + ts.len;
-        let g = &mut g[r.clone()];
-        let norm = g
-            .iter()
-            .map(|x| (*x as f64) * (*x as f64))
-            .sum::<f64>()
-            .sqrt() as f32;
-        let gs = if norm > h.clip { h.clip / norm } else { 1.0 };
-        let (w, m, v) = (&mut w[r.clone()], &mut m[r.clone()], &mut v[r.clone()]);
-        for j in 0..g.len() {
-            let gj = g[j] * gs;
-            m[j] = h.b1 * m[j] + (1.0 - h.b1) * gj;
-            v[j] = h.b2 * v[j] + (1.0 - h.b2) * gj * gj;
-            w[j] -= h.lr_t * m[j] / (v[j].sqrt() + h.eps) + h.decay * w[j];
-        }
-        if let Some(a) = avg.as_deref_mut() {
-            let a = &mut a[r];
-            let d = h.avg_decay;
-            for (x, y) in a.iter_mut().zip(w.iter()) {
-                *x = d * *x + (1.0 - d) * y;
-            }
-        }
-    }
-}
-
-impl Adam {
-    pub fn new(params: &[f32], averages: bool) -> Self {
-        Adam {
-            m: vec![0.0; params.len()],
-            v: vec![0.0; params.len()],
-            avg: averages.then(|| params.to_vec()),
-            t: 0,
-        }
-    }
-
-    /// One update of `params` with the gradient `grads` (clipped in place).
-    pub fn step(
-        &mut self,
-        params: &mut [f32],
-        grads: &mut [f32],
-        tensors: &[Tensor],
-        cfg: &CnnConfig,
-    ) {
-        self.t += 1;
-        let (b1, b2) = (cfg.beta1, cfg.beta2);
-        let t = self.t as f32;
-        let h = Hyper {
-            b1,
-            b2,
-            lr_t: cfg.learn_rate * (1.0 - b2.powi(self.t)).sqrt() / (1.0 - b1.powi(self.t)),
-            decay: cfg.learn_rate * cfg.weight_decay,
-            eps: cfg.eps,
-            clip: cfg.grad_clip,
-            avg_decay: ((1.0 + t) / (10.0 + t)).min(0.999),
-        };
-        // groups of whole tensors of about equal size, one per thread
-        let threads = cfg.threads.max(1).min(tensors.len().max(1));
-        let total = params.len();
-        let mut cuts = vec![0usize];
-        let mut gi = 0;
-        for (i, ts) in tensors.iter().enumerate() {
-            let target = total * (cuts.len()) / threads;
-            if cuts.len() < threads && ts.offset >= target && i > gi {
-                cuts.push(ts.offset);
-                gi = i;
-            }
-        }
-        cuts.push(total);
-        let mut groups: Vec<(usize, &[Tensor])> = Vec::new();
-        let mut ti = 0;
-        for c in cuts.windows(2) {
-            let first = ti;
-            while ti < tensors.len() && tensors[ti].offset < c[1] {
-                ti += 1;
-            }
-            groups.push((c[0], &tensors[first..ti]));
-        }
-        let mut w_rest: &mut [f32] = params;
-        let mut g_rest: &mut [f32] = grads;
-        let mut m_rest: &mut [f32] = &mut self.m;
-        let mut v_rest: &mut [f32] = &mut self.v;
-        let mut a_rest: Option<&mut [f32]> = self.avg.as_deref_mut();
-        let h = &h;
-        std::thread::scope(|sc| {
-            for (k, &(base, ts)) in groups.iter().enumerate() {
-                let len = ts.iter().map(|t| t.len).sum::<usize>();
-                let (w, wr) = std::mem::take(&mut w_rest).split_at_mut(len);
-                let (g, gr) = std::mem::take(&mut g_rest).split_at_mut(len);
-                let (m, mr) = std::mem::take(&mut m_rest).split_at_mut(len);
-                let (v, vr) = std::mem::take(&mut v_rest).split_at_mut(len);
-                let (a, ar) = match a_rest.take() {
-                    Some(a) => {
-                        let (x, y) = a.split_at_mut(len);
-                        (Some(x), Some(y))
-                    }
-                    None => (None, None),
-                };
-                (w_rest, g_rest, m_rest, v_rest, a_rest) = (wr, gr, mr, vr, ar);
-                if k + 1 == groups.len() {
-                    update_group(ts, base, w, g, m, v, a, h);
-                } else {
-                    sc.spawn(move || update_group(ts, base, w, g, m, v, a, h));
-                }
-            }
-        });
-    }
-}
-
 /// `a += b`, element-wise on `threads` threads (deterministic: disjoint ranges).
 fn add_parallel(a: &mut [f32], b: &[f32], threads: usize) {
     let chunk = a.len().div_ceil(threads.max(1)).max(1 << 14);
@@ -431,20 +290,32 @@ fn fill_input(
     }
 }
 
+/// Forward and backward of one shard. The hash-table part of `w.grads` (the first
+/// `sparse_len` floats) must be zero on entry (it is cleared row by row after each step).
 fn shard_run(
     net: &Net,
     vt: Option<&StaticTable>,
     w: &mut Worker,
-    dropout: f32,
+    cfg: &CnnConfig,
     seed: u64,
     scale: f32,
+    sparse_len: usize,
 ) {
-    w.grads.fill(0.0);
+    let dropout = cfg.dropout;
+    w.grads[sparse_len..].fill(0.0);
     let mut rng = Rng::new(seed);
     let drop = (dropout > 0.0).then_some((&mut rng, dropout));
     let has_drop = drop.is_some();
     net.forward(&w.input, vt, &mut w.work, drop);
-    w.loss = net.backward(&w.input, vt, &mut w.work, &mut w.grads, scale, has_drop);
+    w.loss = net.backward_smoothed(
+        &w.input,
+        vt,
+        &mut w.work,
+        &mut w.grads,
+        scale,
+        has_drop,
+        cfg.label_smoothing,
+    );
 }
 
 fn labels_of(train: &[Document]) -> Vec<String> {
@@ -540,7 +411,13 @@ pub fn train(
             loss: 0.0,
         })
         .collect();
-    let mut adam = Adam::new(&model.net.params.data, cfg.use_averages);
+    let sparse = model.net.sparse();
+    let sparse_len = sparse.len();
+    let row_w = sparse.width;
+    let mut mark = vec![0u32; sparse.tables.last().map_or(0, |r| r.end)];
+    let mut stamp = 0u32;
+    let mut touched: Vec<u32> = Vec::new();
+    let mut adam = Adam::new(&model.net.params.data, cfg.use_averages, sparse);
     let mut rng = Rng::new(cfg.seed);
     let stride = dims.stride();
     let n_batches = all_pieces.len().div_ceil(cfg.batch_size);
@@ -603,32 +480,58 @@ pub fn train(
                     for (k, w) in rest.iter_mut().enumerate() {
                         if w.input.n > 0 {
                             let seed = seed_of(k + 1);
-                            sc.spawn(move || shard_run(net, vt, w, cfg.dropout, seed, scale));
+                            sc.spawn(move || shard_run(net, vt, w, cfg, seed, scale, sparse_len));
                         } else {
                             w.loss = 0.0;
                         }
                     }
                     if first[0].input.n > 0 {
-                        shard_run(net, vt, &mut first[0], cfg.dropout, seed_of(0), scale);
+                        let w = &mut first[0];
+                        shard_run(net, vt, w, cfg, seed_of(0), scale, sparse_len);
                     } else {
-                        first[0].grads.fill(0.0);
+                        first[0].grads[sparse_len..].fill(0.0);
                         first[0].loss = 0.0;
                     }
                 });
             }
-            // fixed-order reduction into worker 0
+            // hash-table rows read by this batch (sorted: the optimiser splits them by range)
+            stamp = stamp.wrapping_add(1);
+            if stamp == 0 {
+                mark.fill(0);
+                stamp = 1;
+            }
+            touched.clear();
+            for w in &workers {
+                model
+                    .net
+                    .touched_rows(&w.input, &mut mark, stamp, &mut touched);
+            }
+            touched.sort_unstable();
+            // fixed-order reduction into worker 0: touched rows, then the dense tail
             let (first, rest) = workers.split_at_mut(1);
             let g0 = &mut first[0].grads;
             let mut loss = first[0].loss;
             for w in rest.iter() {
                 if w.input.n > 0 {
-                    add_parallel(g0, &w.grads, threads);
+                    for &r in &touched {
+                        let o = r as usize * row_w..(r as usize + 1) * row_w;
+                        for (p, q) in g0[o.clone()].iter_mut().zip(&w.grads[o]) {
+                            *p += q;
+                        }
+                    }
+                    add_parallel(&mut g0[sparse_len..], &w.grads[sparse_len..], threads);
                     loss += w.loss;
                 }
             }
             epoch_loss += loss;
-            let tensors = model.net.params.tensors.clone();
-            adam.step(&mut model.net.params.data, g0, &tensors, cfg);
+            let params = &mut model.net.params;
+            adam.step(&mut params.data, g0, &params.tensors, &touched, cfg);
+            // restore the all-zero hash-table gradients
+            for w in workers.iter_mut() {
+                for &r in &touched {
+                    w.grads[r as usize * row_w..(r as usize + 1) * row_w].fill(0.0);
+                }
+            }
             let secs = t0.elapsed().as_secs_f64().max(1e-9);
             bar.set_message(format!(
                 "loss {:.4} {:.0} words/s",
@@ -637,6 +540,7 @@ pub fn train(
             ));
             bar.inc(1);
         }
+        adam.flush(&mut model.net.params.data);
         let train_seconds = t0.elapsed().as_secs_f64();
         total_train += train_seconds;
         if model.net.params.data.iter().any(|v| !v.is_finite()) {
@@ -645,7 +549,7 @@ pub fn train(
             )));
         }
         // evaluation (and saving) with the averaged weights when kept
-        if let Some(a) = adam.avg.as_mut() {
+        if let Some(a) = adam.avg_mut() {
             std::mem::swap(a, &mut model.net.params.data);
         }
         let (report, eval_seconds) = if eval.is_empty() {
@@ -705,6 +609,10 @@ pub fn train(
             best_epoch = epoch;
             model.save_atomic(&output_dir.join("best"))?;
         }
+        // back to the raw weights for the next epoch (the average keeps following them)
+        if let Some(a) = adam.avg_mut() {
+            std::mem::swap(a, &mut model.net.params.data);
+        }
         tracing::info!(
             epoch,
             loss = ep.loss,
@@ -715,7 +623,7 @@ pub fn train(
         epochs.push(ep);
     }
     bar.finish_and_clear();
-    if let Some(a) = adam.avg.take() {
+    if let Some(a) = adam.take_avg() {
         model.net.params.data = a;
     }
     model.save_atomic(&output_dir.join("final"))?;
