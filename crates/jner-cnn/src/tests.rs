@@ -417,5 +417,6 @@ fn config_serde_round_trip() {
     assert_eq!(c, back);
     let partial: CnnConfig = serde_json::from_str(r#"{"epochs": 3}"#).unwrap();
     assert_eq!(partial.epochs, 3);
-    assert_eq!(partial.width, 96);
+    assert_eq!(partial.width, 64);
+    assert_eq!(partial.depth, 3);
 }
