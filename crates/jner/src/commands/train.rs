@@ -41,6 +41,17 @@ pub fn train(args: TrainArgs) -> Result<()> {
         "--dropout must be in [0, 1)"
     );
 
+    // Check the base model before anything is written.
+    let vectors = match &args.model {
+        None => None,
+        Some(m) => {
+            let p = PathBuf::from(m);
+            if !p.is_file() {
+                bail!("--model {m}: the cnn backend takes a word-vector file (word2vec/fastText text format); {m} is not a file. spaCy packages such as en_core_sci_lg cannot be loaded; leave --model out to train from scratch");
+            }
+            Some(p)
+        }
+    };
     let (split, corpus_fp, source) = match (&args.train_jsonl, &args.eval_jsonl) {
         (Some(t), Some(e)) => {
             let s = Split {
@@ -86,16 +97,6 @@ pub fn train(args: TrainArgs) -> Result<()> {
         "jner_version": env!("CARGO_PKG_VERSION"),
     });
 
-    let vectors = match &args.model {
-        None => None,
-        Some(m) => {
-            let p = PathBuf::from(m);
-            if !p.is_file() {
-                bail!("--model {m}: the cnn backend takes a word-vector file (word2vec/fastText text format); {m} is not a file. spaCy packages such as en_core_sci_lg cannot be loaded; leave --model out to train from scratch");
-            }
-            Some(p)
-        }
-    };
     let cfg = jner_cnn::CnnConfig {
         epochs,
         batch_size: args.batch_size,
