@@ -1,0 +1,334 @@
+//! A BERT-family encoder (BERT, MiniLM, …) on libtorch, weights named as in the Hugging Face
+//! checkpoints (`embeddings.word_embeddings.weight`, `encoder.layer.0.attention.self.query.weight`,
+//! …) relative to the [`nn::Path`] it is built under.
+//!
+//! Unlike most ports it takes explicit `position_ids` and a full additive attention mask
+//! `[batch, 1 or heads, q, k]`, which SpanMarker's levitated markers need.
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, Kind, Tensor};
+
+/// Optimiser group of weights that get weight decay.
+pub const DECAY_GROUP: usize = 0;
+/// Optimiser group of biases and LayerNorm weights (no weight decay, as Hugging Face's Trainer).
+pub const NO_DECAY_GROUP: usize = 1;
+
+/// Added to attention scores of masked positions: large but finite, so that a row that may
+/// see nothing (padding) gives a uniform softmax instead of NaN.
+pub const MASK_VALUE: f64 = -1e9;
+
+fn d_gelu() -> String {
+    "gelu".into()
+}
+fn d_dropout() -> f64 {
+    0.1
+}
+fn d_max_pos() -> i64 {
+    512
+}
+fn d_type_vocab() -> i64 {
+    2
+}
+fn d_eps() -> f64 {
+    1e-12
+}
+fn d_init() -> f64 {
+    0.02
+}
+
+/// The fields of a Hugging Face BERT `config.json` the encoder needs; other keys are kept by
+/// the caller in the raw JSON.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct BertConfig {
+    pub vocab_size: i64,
+    pub hidden_size: i64,
+    pub num_hidden_layers: i64,
+    pub num_attention_heads: i64,
+    pub intermediate_size: i64,
+    #[serde(default = "d_gelu")]
+    pub hidden_act: String,
+    #[serde(default = "d_dropout")]
+    pub hidden_dropout_prob: f64,
+    #[serde(default = "d_dropout")]
+    pub attention_probs_dropout_prob: f64,
+    #[serde(default = "d_max_pos")]
+    pub max_position_embeddings: i64,
+    #[serde(default = "d_type_vocab")]
+    pub type_vocab_size: i64,
+    #[serde(default = "d_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default = "d_init")]
+    pub initializer_range: f64,
+    #[serde(default)]
+    pub pad_token_id: i64,
+}
+
+impl BertConfig {
+    /// Reads the encoder fields from a `config.json` value; refuses model types whose layout
+    /// differs from BERT's.
+    pub fn from_json(v: &serde_json::Value) -> crate::Result<Self> {
+        let model_type = v
+            .get("model_type")
+            .and_then(|m| m.as_str())
+            .unwrap_or("bert");
+        if !matches!(model_type, "bert") {
+            return Err(crate::TorchError::invalid(format!(
+                "encoder model_type `{model_type}` is not supported yet (supported: bert, which \
+                 includes MiniLM and other BERT-layout checkpoints)"
+            )));
+        }
+        if let Some(p) = v.get("position_embedding_type").and_then(|m| m.as_str()) {
+            if p != "absolute" {
+                return Err(crate::TorchError::invalid(format!(
+                    "position_embedding_type `{p}` is not supported (only `absolute`)"
+                )));
+            }
+        }
+        serde_json::from_value(v.clone())
+            .map_err(|e| crate::TorchError::invalid(format!("encoder config: {e}")))
+    }
+}
+
+/// `x W^T + b`, with the weight in the decayed group and the bias in the other.
+#[derive(Debug)]
+pub struct Linear {
+    pub weight: Tensor,
+    pub bias: Tensor,
+}
+
+impl Linear {
+    pub fn new(p: &nn::Path, in_dim: i64, out_dim: i64, init_std: f64) -> Self {
+        let weight = p.set_group(DECAY_GROUP).var(
+            "weight",
+            &[out_dim, in_dim],
+            nn::Init::Randn {
+                mean: 0.,
+                stdev: init_std,
+            },
+        );
+        let bias = p.set_group(NO_DECAY_GROUP).zeros("bias", &[out_dim]);
+        Linear { weight, bias }
+    }
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        x.linear(&self.weight, Some(&self.bias))
+    }
+}
+
+#[derive(Debug)]
+pub struct LayerNorm {
+    pub weight: Tensor,
+    pub bias: Tensor,
+    pub eps: f64,
+}
+
+impl LayerNorm {
+    pub fn new(p: &nn::Path, dim: i64, eps: f64) -> Self {
+        let p = p.set_group(NO_DECAY_GROUP);
+        LayerNorm {
+            weight: p.ones("weight", &[dim]),
+            bias: p.zeros("bias", &[dim]),
+            eps,
+        }
+    }
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let dim = *x.size().last().expect("layer norm of a scalar");
+        x.layer_norm([dim], Some(&self.weight), Some(&self.bias), self.eps, true)
+    }
+}
+
+#[derive(Debug)]
+struct Embeddings {
+    word: Tensor,
+    position: Tensor,
+    token_type: Tensor,
+    norm: LayerNorm,
+    dropout: f64,
+    pad_id: i64,
+}
+
+#[derive(Debug)]
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    out_norm: LayerNorm,
+}
+
+/// The encoder: embeddings, `num_hidden_layers` post-norm transformer layers, and the (unused,
+/// untrained, but saved) pooler.
+#[derive(Debug)]
+pub struct BertModel {
+    pub config: BertConfig,
+    emb: Embeddings,
+    layers: Vec<Layer>,
+    /// `pooler.dense.{weight,bias}`: kept so checkpoints round-trip; not trained.
+    pub pooler: (Tensor, Tensor),
+}
+
+fn randn_init(std: f64) -> nn::Init {
+    nn::Init::Randn {
+        mean: 0.,
+        stdev: std,
+    }
+}
+
+impl BertModel {
+    /// Builds the encoder with Hugging Face's initialisation (normal(0, initializer_range)
+    /// weights, zero biases, unit LayerNorms) under `p`.
+    pub fn new(p: &nn::Path, config: &BertConfig) -> Self {
+        let c = config;
+        let std = c.initializer_range;
+        let h = c.hidden_size;
+        let pe = p / "embeddings";
+        let word = pe
+            .sub("word_embeddings")
+            .var("weight", &[c.vocab_size, h], randn_init(std));
+        if c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size {
+            tch::no_grad(|| {
+                let _ = word.get(c.pad_token_id).zero_();
+            });
+        }
+        let emb = Embeddings {
+            word,
+            position: pe.sub("position_embeddings").var(
+                "weight",
+                &[c.max_position_embeddings, h],
+                randn_init(std),
+            ),
+            token_type: pe.sub("token_type_embeddings").var(
+                "weight",
+                &[c.type_vocab_size, h],
+                randn_init(std),
+            ),
+            norm: LayerNorm::new(&(&pe / "LayerNorm"), h, c.layer_norm_eps),
+            dropout: c.hidden_dropout_prob,
+            pad_id: c.pad_token_id,
+        };
+        let mut layers = Vec::new();
+        for i in 0..c.num_hidden_layers {
+            let pl = p / "encoder" / "layer" / i;
+            let pa = &pl / "attention";
+            layers.push(Layer {
+                query: Linear::new(&(&pa / "self" / "query"), h, h, std),
+                key: Linear::new(&(&pa / "self" / "key"), h, h, std),
+                value: Linear::new(&(&pa / "self" / "value"), h, h, std),
+                attn_out: Linear::new(&(&pa / "output" / "dense"), h, h, std),
+                attn_norm: LayerNorm::new(&(&pa / "output" / "LayerNorm"), h, c.layer_norm_eps),
+                intermediate: Linear::new(
+                    &(&pl / "intermediate" / "dense"),
+                    h,
+                    c.intermediate_size,
+                    std,
+                ),
+                output: Linear::new(&(&pl / "output" / "dense"), c.intermediate_size, h, std),
+                out_norm: LayerNorm::new(&(&pl / "output" / "LayerNorm"), h, c.layer_norm_eps),
+            });
+        }
+        let pp = p / "pooler" / "dense";
+        let mut pw = pp.zeros_no_train("weight", &[h, h]);
+        let pb = pp.zeros_no_train("bias", &[h]);
+        tch::no_grad(|| {
+            pw.copy_(&(Tensor::randn([h, h], (Kind::Float, pw.device())) * std));
+        });
+        BertModel {
+            config: config.clone(),
+            emb,
+            layers,
+            pooler: (pw, pb),
+        }
+    }
+
+    fn activation(&self, x: &Tensor) -> Tensor {
+        match self.config.hidden_act.as_str() {
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => x.gelu("tanh"),
+            "relu" => x.relu(),
+            _ => x.gelu("none"),
+        }
+    }
+
+    /// Last hidden states `[batch, seq, hidden]`.
+    ///
+    /// * `input_ids`: `[batch, seq]` int64.
+    /// * `position_ids`: `[batch, seq]`; `None` means `0..seq` for every row.
+    /// * `token_type_ids`: `[batch, seq]`; `None` means all 0.
+    /// * `attention_mask`: ADDITIVE float mask broadcastable to `[batch, heads, seq, seq]`
+    ///   (0 where a query may attend to a key, [`MASK_VALUE`] where not); see
+    ///   [`additive_mask`] to build one from a 0/1 mask. `None` lets everything attend.
+    /// * `train`: dropout on.
+    pub fn forward(
+        &self,
+        input_ids: &Tensor,
+        position_ids: Option<&Tensor>,
+        token_type_ids: Option<&Tensor>,
+        attention_mask: Option<&Tensor>,
+        train: bool,
+    ) -> Tensor {
+        let (b, t) = input_ids.size2().expect("input_ids must be [batch, seq]");
+        let dev = input_ids.device();
+        let pos = match position_ids {
+            Some(p) => p.shallow_clone(),
+            None => Tensor::arange(t, (Kind::Int64, dev))
+                .unsqueeze(0)
+                .expand([b, t], false),
+        };
+        let e = Tensor::embedding(&self.emb.word, input_ids, self.emb.pad_id, false, false)
+            + Tensor::embedding(&self.emb.position, &pos, -1, false, false);
+        let e = match token_type_ids {
+            Some(tt) => e + Tensor::embedding(&self.emb.token_type, tt, -1, false, false),
+            None => e + self.emb.token_type.get(0),
+        };
+        let mut x = self.emb.norm.forward(&e).dropout(self.emb.dropout, train);
+        let heads = self.config.num_attention_heads;
+        let h = self.config.hidden_size;
+        let dh = h / heads;
+        let attn_p = if train {
+            self.config.attention_probs_dropout_prob
+        } else {
+            0.0
+        };
+        let p = self.config.hidden_dropout_prob;
+        let mask = attention_mask.map(|m| m.to_kind(x.kind()));
+        for l in &self.layers {
+            let split = |y: Tensor| y.view([b, t, heads, dh]).transpose(1, 2);
+            let q = split(l.query.forward(&x));
+            let k = split(l.key.forward(&x));
+            let v = split(l.value.forward(&x));
+            let ctx = Tensor::scaled_dot_product_attention(
+                &q,
+                &k,
+                &v,
+                mask.as_ref(),
+                attn_p,
+                false,
+                None::<f64>,
+                false,
+            );
+            let ctx = ctx.transpose(1, 2).contiguous().view([b, t, h]);
+            let a = l
+                .attn_norm
+                .forward(&(l.attn_out.forward(&ctx).dropout(p, train) + &x));
+            let i = self.activation(&l.intermediate.forward(&a));
+            x = l
+                .out_norm
+                .forward(&(l.output.forward(&i).dropout(p, train) + &a));
+        }
+        x
+    }
+}
+
+/// Turns a 0/1 (or boolean) mask into the additive float mask [`BertModel::forward`] takes:
+/// `[batch, seq]` (keys that may be attended: padding masks) becomes `[batch, 1, 1, seq]`,
+/// `[batch, q, k]` becomes `[batch, 1, q, k]`, and `[batch, heads, q, k]` stays 4-D.
+pub fn additive_mask(mask: &Tensor) -> Tensor {
+    let m = match mask.dim() {
+        2 => mask.unsqueeze(1).unsqueeze(1),
+        3 => mask.unsqueeze(1),
+        4 => mask.shallow_clone(),
+        d => panic!("attention mask must have 2, 3 or 4 dimensions, got {d}"),
+    };
+    (1.0 - m.to_kind(Kind::Float)) * MASK_VALUE
+}

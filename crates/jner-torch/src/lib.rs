@@ -1,0 +1,26 @@
+//! The libtorch backends of jner (through the `tch` crate).
+//!
+//! * [`bert`]: a BERT-family encoder taking explicit position ids and a full 4-D additive
+//!   attention mask, weights named as in Hugging Face checkpoints.
+//! * [`hf`]: Hugging Face model folders (config, safetensors / `.bin` weights, tokenizer).
+//! * [`spanmarker`]: the SpanMarker span classifier: data layout, model, training, save/load
+//!   in the Python `span_marker` library's file layout.
+//!
+//! Build with libtorch provisioned by `eval "$(scripts/libtorch.sh)"`; binaries find it at
+//! run time through an rpath (see `build.rs`).
+
+pub mod bert;
+pub mod error;
+pub mod hf;
+pub mod spanmarker;
+pub mod words;
+
+pub use error::{Result, TorchError};
+pub use spanmarker::{SpanMarkerConfig, SpanMarkerModel, TrainReport};
+/// The `tch` this crate is built on (for `tch::Device` and friends without a direct dependency).
+pub use tch;
+
+/// Loads a SpanMarker model folder as a [`jner_corpus::Recognizer`].
+pub fn load_recognizer(dir: &std::path::Path) -> Result<Box<dyn jner_corpus::Recognizer>> {
+    Ok(Box::new(SpanMarkerModel::load(dir)?))
+}

@@ -1,0 +1,434 @@
+//! Training SpanMarker: AdamW (no decay on biases and LayerNorms), linear warmup then decay,
+//! gradient clipping, per-epoch scoring with `jner_eval`, `best/` and `final/` model folders,
+//! `metrics.jsonl`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tch::nn::OptimizerConfig;
+use tch::{nn, Device};
+
+use super::data::{byte_span_to_words, Layout, Sample, TokDoc};
+use super::model::SpanMarkerModel;
+use crate::bert::NO_DECAY_GROUP;
+use crate::{Result, TorchError};
+use jner_corpus::rng::Rng;
+use jner_corpus::Document;
+
+/// Every training choice, recorded in the model's `jner.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct SpanMarkerConfig {
+    /// Encoder folder (config.json, model.safetensors or pytorch_model.bin, tokenizer.json).
+    pub model: PathBuf,
+    /// Entity labels; `None`: those of the training documents, sorted.
+    pub labels: Option<Vec<String>>,
+    pub epochs: usize,
+    /// Samples (window × span chunk) per optimiser step.
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    pub warmup_ratio: f64,
+    pub max_grad_norm: f64,
+    pub entity_max_length: usize,
+    pub model_max_length: usize,
+    pub marker_max_length: usize,
+    pub seed: u64,
+    /// libtorch intra-op threads; `None` leaves libtorch's default.
+    pub threads: Option<usize>,
+    /// Samples per forward pass when scoring.
+    pub eval_batch_size: usize,
+    #[serde(serialize_with = "ser_device")]
+    pub device: Device,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+}
+
+fn ser_device<S: serde::Serializer>(d: &Device, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&device_name(*d))
+}
+
+/// `cpu` or `cuda[:N]`.
+pub fn device_name(d: Device) -> String {
+    match d {
+        Device::Cuda(0) => "cuda".into(),
+        Device::Cuda(n) => format!("cuda:{n}"),
+        Device::Mps => "mps".into(),
+        Device::Vulkan => "vulkan".into(),
+        _ => "cpu".into(),
+    }
+}
+
+/// Parses `cpu`, `cuda`, `cuda:N`; errors when CUDA is asked for but not available.
+pub fn parse_device(s: &str) -> Result<Device> {
+    let d = match s {
+        "cpu" => Device::Cpu,
+        "cuda" => Device::Cuda(0),
+        _ => match s.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
+            Some(n) => Device::Cuda(n),
+            None => {
+                return Err(TorchError::invalid(format!(
+                    "unknown device `{s}` (use cpu, cuda or cuda:N)"
+                )))
+            }
+        },
+    };
+    if let Device::Cuda(n) = d {
+        if !tch::Cuda::is_available() || n >= tch::Cuda::device_count() as usize {
+            return Err(TorchError::invalid(format!(
+                "device `{s}` asked for but libtorch sees {} CUDA device(s); use --device cpu",
+                tch::Cuda::device_count()
+            )));
+        }
+    }
+    Ok(d)
+}
+
+impl SpanMarkerConfig {
+    /// The defaults of the brief: 5 epochs, batch 8, lr 5e-5, spans of up to 8 words,
+    /// 256 text tokens, 128 marker pairs, AdamW weight decay 0.01, 10 % warmup, clip 1.0.
+    pub fn new(model: impl Into<PathBuf>) -> Self {
+        SpanMarkerConfig {
+            model: model.into(),
+            labels: None,
+            epochs: 5,
+            batch_size: 8,
+            learning_rate: 5e-5,
+            weight_decay: 0.01,
+            warmup_ratio: 0.1,
+            max_grad_norm: 1.0,
+            entity_max_length: 8,
+            model_max_length: 256,
+            marker_max_length: 128,
+            seed: 42,
+            threads: None,
+            eval_batch_size: 16,
+            device: Device::Cpu,
+            progress: true,
+        }
+    }
+    pub fn layout(&self) -> Layout {
+        Layout {
+            model_max_length: self.model_max_length,
+            marker_max_length: self.marker_max_length,
+            entity_max_length: self.entity_max_length,
+        }
+    }
+}
+
+/// One epoch's line of `metrics.jsonl`.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    /// Mean training loss over the epoch's steps.
+    pub loss: f64,
+    pub train_seconds: f64,
+    pub train_words: usize,
+    pub train_words_per_s: f64,
+    pub eval_seconds: f64,
+    /// `null` when there are no eval documents.
+    pub eval: Option<jner_eval::Report>,
+}
+
+/// What [`train`] returns.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainReport {
+    pub epochs: Vec<EpochMetrics>,
+    /// 1-based epoch of `best/`, when there were eval documents.
+    pub best_epoch: Option<usize>,
+    pub best_f1: Option<f64>,
+    pub labels: Vec<String>,
+    pub train_samples: usize,
+    /// Gold spans longer than `entity_max_length` words (not learnable, skipped).
+    pub skipped_too_long: usize,
+    /// Gold spans whose ends are not word boundaries (learned as the words they touch).
+    pub misaligned: usize,
+    pub seconds: f64,
+}
+
+/// Gold word spans of a document: `(start_word, end_word) → class id`.
+pub fn gold_word_spans(
+    doc: &Document,
+    td: &TokDoc,
+    label_ids: &HashMap<String, i64>,
+    max_span: usize,
+    skipped: &mut usize,
+    misaligned: &mut usize,
+) -> HashMap<(usize, usize), i64> {
+    let mut out = HashMap::new();
+    for sp in &doc.spans {
+        let Some(&id) = label_ids.get(&sp.label) else {
+            continue;
+        };
+        let Some((s, e)) = byte_span_to_words(&td.words, sp.start, sp.end) else {
+            *skipped += 1;
+            continue;
+        };
+        if td.words[s].0 != sp.start || td.words[e - 1].1 != sp.end {
+            *misaligned += 1;
+        }
+        if e - s > max_span {
+            *skipped += 1;
+            continue;
+        }
+        out.insert((s, e), id);
+    }
+    out
+}
+
+/// `jner_eval` over whole documents.
+pub fn evaluate(
+    model: &SpanMarkerModel,
+    docs: &[Document],
+    batch_size: usize,
+) -> Result<jner_eval::Report> {
+    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+    let preds = model.predict_texts(&texts, batch_size, 0.0)?;
+    jner_eval::score_documents(docs, &preds).map_err(|e| TorchError::invalid(e.to_string()))
+}
+
+/// Writes a model folder atomically: into `<dir>.tmp`, then renamed over `dir`.
+fn save_atomic(model: &SpanMarkerModel, dir: &Path, meta: Value) -> Result<()> {
+    let tmp = dir.with_extension("tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| TorchError::io(&tmp, e))?;
+    }
+    model.save(&tmp, meta)?;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| TorchError::io(dir, e))?;
+    }
+    std::fs::rename(&tmp, dir).map_err(|e| TorchError::io(dir, e))
+}
+
+/// HF `get_linear_schedule_with_warmup`: factor of the base lr at optimiser step `step`.
+pub fn lr_factor(step: usize, warmup: usize, total: usize) -> f64 {
+    if step < warmup {
+        step as f64 / warmup.max(1) as f64
+    } else {
+        ((total - step.min(total)) as f64 / (total - warmup).max(1) as f64).max(0.0)
+    }
+}
+
+/// Trains a SpanMarker model on `train`, scores `eval` after every epoch, and writes
+/// `output_dir/{best,final}/` and `output_dir/metrics.jsonl`. `meta` goes into `jner.json`
+/// (with the config and the scores added).
+pub fn train(
+    train: &[Document],
+    eval: &[Document],
+    cfg: &SpanMarkerConfig,
+    output_dir: &Path,
+    meta: Value,
+) -> Result<TrainReport> {
+    let started = Instant::now();
+    if let Some(n) = cfg.threads {
+        tch::set_num_threads(n as i32);
+    }
+    tch::manual_seed(cfg.seed as i64);
+    let labels: Vec<String> = match &cfg.labels {
+        Some(l) => l.clone(),
+        None => train
+            .iter()
+            .flat_map(|d| d.spans.iter().map(|s| s.label.clone()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    };
+    if labels.is_empty() {
+        return Err(TorchError::invalid("the training documents have no spans"));
+    }
+    let encoder_dir = crate::hf::resolve_model_dir(&cfg.model.to_string_lossy())?;
+    let model = SpanMarkerModel::from_encoder(&encoder_dir, &labels, cfg.layout(), cfg.device)?;
+    let label_ids: HashMap<String, i64> = model
+        .id2label()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.clone(), i as i64))
+        .collect();
+
+    let (mut skipped, mut misaligned) = (0, 0);
+    let mut docs = Vec::with_capacity(train.len());
+    let mut golds = Vec::with_capacity(train.len());
+    for d in train {
+        let td = model.tokenize(&d.text)?;
+        golds.push(gold_word_spans(
+            d,
+            &td,
+            &label_ids,
+            cfg.entity_max_length,
+            &mut skipped,
+            &mut misaligned,
+        ));
+        docs.push(td);
+    }
+    let train_words: usize = docs.iter().map(|d| d.words.len()).sum();
+    let samples: Vec<Sample> = model.samples(&docs, Some(&golds));
+    if samples.is_empty() {
+        return Err(TorchError::invalid("the training documents have no words"));
+    }
+    drop(docs);
+
+    std::fs::create_dir_all(output_dir).map_err(|e| TorchError::io(output_dir, e))?;
+    let metrics_path = output_dir.join("metrics.jsonl");
+    let mut metrics_file =
+        std::fs::File::create(&metrics_path).map_err(|e| TorchError::io(&metrics_path, e))?;
+
+    let bs = cfg.batch_size.max(1);
+    let steps_per_epoch = samples.len().div_ceil(bs);
+    let total_steps = steps_per_epoch * cfg.epochs;
+    let warmup = (cfg.warmup_ratio * total_steps as f64).ceil() as usize;
+    let mut opt = {
+        let net = model.net.lock().expect("model lock");
+        let mut opt = nn::AdamW {
+            wd: cfg.weight_decay,
+            ..Default::default()
+        }
+        .build(&net.vs, cfg.learning_rate)?;
+        opt.set_weight_decay_group(NO_DECAY_GROUP, 0.0);
+        opt
+    };
+
+    let pb = if cfg.progress {
+        let pb = ProgressBar::new(total_steps as u64);
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} steps (eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        pb
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let mut rng = Rng::new(cfg.seed);
+    let mut order: Vec<usize> = (0..samples.len()).collect();
+    let mut report = TrainReport {
+        epochs: Vec::new(),
+        best_epoch: None,
+        best_f1: None,
+        labels: labels.clone(),
+        train_samples: samples.len(),
+        skipped_too_long: skipped,
+        misaligned,
+        seconds: 0.0,
+    };
+    let mut step = 0;
+    for epoch in 1..=cfg.epochs {
+        let t0 = Instant::now();
+        rng.shuffle(&mut order);
+        let mut loss_sum = 0.0;
+        for idx in order.chunks(bs) {
+            let batch_samples: Vec<&Sample> = idx.iter().map(|&i| &samples[i]).collect();
+            let batch = model.collate(&batch_samples);
+            opt.set_lr(cfg.learning_rate * lr_factor(step, warmup, total_steps));
+            let net = model.net.lock().expect("model lock");
+            let loss = net.loss(&batch, true);
+            opt.zero_grad();
+            loss.backward();
+            if cfg.max_grad_norm > 0.0 {
+                opt.clip_grad_norm(cfg.max_grad_norm);
+            }
+            opt.step();
+            drop(net);
+            let l = loss.double_value(&[]);
+            loss_sum += l;
+            step += 1;
+            pb.set_message(format!("epoch {epoch}/{} loss {l:.4}", cfg.epochs));
+            pb.inc(1);
+        }
+        let train_seconds = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        let eval_report = if eval.is_empty() {
+            None
+        } else {
+            Some(evaluate(&model, eval, cfg.eval_batch_size)?)
+        };
+        let m = EpochMetrics {
+            epoch,
+            loss: loss_sum / steps_per_epoch.max(1) as f64,
+            train_seconds,
+            train_words,
+            train_words_per_s: train_words as f64 / train_seconds.max(1e-9),
+            eval_seconds: t1.elapsed().as_secs_f64(),
+            eval: eval_report,
+        };
+        {
+            use std::io::Write;
+            let line = serde_json::to_string(&m).map_err(|e| TorchError::json(&metrics_path, e))?;
+            writeln!(metrics_file, "{line}").map_err(|e| TorchError::io(&metrics_path, e))?;
+        }
+        let line = match &m.eval {
+            Some(r) => format!("epoch {epoch}: loss {:.4}, eval F1 {:.4}", m.loss, r.f1()),
+            None => format!("epoch {epoch}: loss {:.4}", m.loss),
+        };
+        if !pb.is_hidden() {
+            pb.println(line);
+        } else if cfg.progress {
+            // stderr is not a terminal (a log file): one plain line an epoch
+            eprintln!("{line}");
+        }
+        if let Some(r) = &m.eval {
+            let f1 = r.f1();
+            if !matches!(report.best_f1, Some(b) if b >= f1) {
+                report.best_f1 = Some(f1);
+                report.best_epoch = Some(epoch);
+                let meta = model_meta(&meta, cfg, epoch, Some(r));
+                save_atomic(&model, &output_dir.join("best"), meta)?;
+            }
+        }
+        report.epochs.push(m);
+    }
+    pb.finish_and_clear();
+    let last = report.epochs.last().and_then(|m| m.eval.as_ref());
+    save_atomic(
+        &model,
+        &output_dir.join("final"),
+        model_meta(&meta, cfg, cfg.epochs, last),
+    )?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn model_meta(
+    meta: &Value,
+    cfg: &SpanMarkerConfig,
+    epoch: usize,
+    eval: Option<&jner_eval::Report>,
+) -> Value {
+    json!({
+        "user": meta,
+        "config": cfg,
+        "epoch": epoch,
+        "eval": eval,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_warmup_then_decay() {
+        let f = |s| lr_factor(s, 10, 100);
+        assert_eq!(f(0), 0.0);
+        assert_eq!(f(5), 0.5);
+        assert_eq!(f(10), 1.0);
+        assert_eq!(f(55), 0.5);
+        assert_eq!(f(100), 0.0);
+        assert_eq!(lr_factor(0, 0, 4), 1.0);
+    }
+
+    #[test]
+    fn devices() {
+        assert_eq!(parse_device("cpu").unwrap(), Device::Cpu);
+        assert!(parse_device("gpu").is_err());
+        if !tch::Cuda::is_available() {
+            let e = parse_device("cuda").unwrap_err().to_string();
+            assert!(e.contains("--device cpu"), "{e}");
+        }
+        assert_eq!(device_name(Device::Cuda(1)), "cuda:1");
+    }
+}

@@ -1,0 +1,5 @@
+//! Tests that need libtorch: one binary (linking libtorch once).
+
+mod common;
+mod encoder;
+mod spanmarker;
