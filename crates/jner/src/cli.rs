@@ -140,9 +140,12 @@ pub struct TrainArgs {
     /// Max subword tokens per input (transformer backends).
     #[arg(long, default_value_t = 256)]
     pub model_max_length: usize,
-    /// Use a GPU where the backend supports one.
+    /// Use a GPU where the backend supports one (same as `--device cuda`).
     #[arg(long)]
     pub use_gpu: bool,
+    /// Device for the libtorch backends: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
     /// Worker threads (cnn).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,

@@ -18,10 +18,14 @@ pub fn load_recognizer(dir: &Path) -> Result<Box<dyn Recognizer>> {
     let backend = v.get("backend").and_then(|b| b.as_str()).unwrap_or("");
     match backend {
         "cnn" => Ok(Box::new(jner_cnn::CnnModel::load(dir)?)),
-        "spanmarker" | "gliner" => bail!(
-            "{}: a {backend} model; this build of jner has no {backend} backend yet",
+        #[cfg(feature = "torch")]
+        "spanmarker" => Ok(jner_torch::load_recognizer(dir)?),
+        #[cfg(not(feature = "torch"))]
+        "spanmarker" => bail!(
+            "{}: a spanmarker model; this jner was built without libtorch (build with --features torch, see the README)",
             dir.display()
         ),
+        "gliner" => bail!("{}: a gliner model; this build of jner has no gliner backend yet", dir.display()),
         other => bail!("{}: unknown backend {other:?}", meta.display()),
     }
 }

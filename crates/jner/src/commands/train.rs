@@ -21,11 +21,18 @@ fn defaults(b: Backend) -> (usize, f32, &'static str) {
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
-    if args.backend != Backend::Cnn {
-        bail!(
-            "the {:?} backend is not in this build yet; available backends: cnn (alias spacy)",
-            args.backend
-        );
+    match args.backend {
+        Backend::Cnn => {}
+        #[cfg(feature = "torch")]
+        Backend::Spanmarker => {}
+        #[cfg(not(feature = "torch"))]
+        Backend::Spanmarker => bail!(
+            "the spanmarker backend needs libtorch and this jner was built without it; available backends: cnn (alias spacy). Build with: eval \"$(scripts/libtorch.sh)\" && cargo build --release -p jner --features torch"
+        ),
+        Backend::Gliner => bail!(
+            "the gliner backend is not in this build yet; available backends: cnn (alias spacy){}",
+            if cfg!(feature = "torch") { ", spanmarker" } else { "" }
+        ),
     }
     let (epochs, lr, dir) = defaults(args.backend);
     let epochs = args.epochs.unwrap_or(epochs);
@@ -43,6 +50,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
 
     // Check the base model before anything is written.
     let vectors = match &args.model {
+        _ if args.backend != Backend::Cnn => None,
         None => None,
         Some(m) => {
             let p = PathBuf::from(m);
@@ -97,6 +105,10 @@ pub fn train(args: TrainArgs) -> Result<()> {
         "jner_version": env!("CARGO_PKG_VERSION"),
     });
 
+    #[cfg(feature = "torch")]
+    if args.backend == Backend::Spanmarker {
+        return train_spanmarker(&args, &split, &out, epochs, lr, meta);
+    }
     let cfg = jner_cnn::CnnConfig {
         epochs,
         batch_size: args.batch_size,
@@ -120,6 +132,44 @@ pub fn train(args: TrainArgs) -> Result<()> {
     );
     eprintln!(
         "models in {}: best/ (highest F1), final/, checkpoint-epoch-N/; metrics.jsonl",
+        out.display()
+    );
+    Ok(())
+}
+
+/// The spanmarker backend: a BERT-family encoder (`--model`: a Hugging Face folder, or a hub
+/// id found in the local Hugging Face cache) with SpanMarker's head.
+#[cfg(feature = "torch")]
+fn train_spanmarker(
+    args: &TrainArgs,
+    split: &Split,
+    out: &std::path::Path,
+    epochs: usize,
+    lr: f32,
+    meta: serde_json::Value,
+) -> Result<()> {
+    let model = args.model.clone().unwrap_or_else(|| {
+        "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext".to_string()
+    });
+    let mut cfg = jner_torch::SpanMarkerConfig::new(model);
+    cfg.epochs = epochs;
+    cfg.batch_size = args.batch_size;
+    cfg.learning_rate = f64::from(lr);
+    cfg.entity_max_length = args.entity_max_length;
+    cfg.model_max_length = args.model_max_length;
+    cfg.seed = args.split.seed;
+    cfg.threads = Some(args.threads.max(1));
+    let device = if args.use_gpu {
+        "cuda"
+    } else {
+        args.device.as_str()
+    };
+    cfg.device = jner_torch::spanmarker::parse_device(device)?;
+    let report = jner_torch::spanmarker::train(&split.train, &split.eval, &cfg, out, meta)?;
+    eprintln!(
+        "best epoch {:?} (micro F1 {:?}); models in {}: best/, final/; metrics.jsonl",
+        report.best_epoch,
+        report.best_f1,
         out.display()
     );
     Ok(())

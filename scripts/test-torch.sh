@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Tests of the libtorch backends (crate jner-torch, and the CLI built with `--features torch`).
+# Provisions libtorch first (scripts/libtorch.sh: a venv with torch==2.13.0, idempotent).
+# Builds in target/torch so switching between the plain and the libtorch build rebuilds nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(scripts/libtorch.sh)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/torch}"
+cargo clippy -p jner-torch -p jner --features jner/torch --all-targets -- -D warnings
+cargo test -p jner-torch -p jner --features jner/torch
