@@ -1,13 +1,22 @@
 //! Row-major single-precision matrix products over `matrixmultiply::sgemm` (AVX2/FMA/AVX-512
 //! kernels selected at run time, single-threaded: parallelism is across documents).
 
-/// `c[m,n] = a[m,k] · b[n,k]ᵀ + beta · c`.
-pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, c: &mut [f32]) {
-    assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
+/// `c[m,n] = A · B + beta · c` with `A[i,l] = a[i·ra + l·ca]` and `B[l,j] = b[l·rb + j·cb]`
+/// (row and column strides); `c` is row-major `[m,n]`. The callers below assert bounds.
+fn sgemm_strided(
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    (ra, ca): (usize, usize),
+    b: &[f32],
+    (rb, cb): (usize, usize),
+    beta: f32,
+    c: &mut [f32],
+) {
     if m == 0 || n == 0 {
         return;
     }
-    // SAFETY: the asserts above guarantee every accessed element is in bounds.
+    // SAFETY: every public wrapper asserts that `a`, `b` and `c` hold all the elements its
+    // layout addresses, so every index sgemm computes from these strides is in bounds.
     unsafe {
         matrixmultiply::sgemm(
             m,
@@ -15,71 +24,35 @@ pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, c:
             n,
             1.0,
             a.as_ptr(),
-            k as isize,
-            1,
+            ra as isize,
+            ca as isize,
             b.as_ptr(),
-            1,
-            k as isize,
+            rb as isize,
+            cb as isize,
             beta,
             c.as_mut_ptr(),
             n as isize,
             1,
         );
     }
+}
+
+/// `c[m,n] = a[m,k] · b[n,k]ᵀ + beta · c`.
+pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, c: &mut [f32]) {
+    assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
+    sgemm_strided((m, k, n), a, (k, 1), b, (1, k), beta, c);
 }
 
 /// `c[m,n] = a[m,k] · b[k,n] + beta · c`.
 pub fn gemm_nn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, c: &mut [f32]) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    if m == 0 || n == 0 {
-        return;
-    }
-    // SAFETY: bounds asserted above.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            b.as_ptr(),
-            n as isize,
-            1,
-            beta,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
+    sgemm_strided((m, k, n), a, (k, 1), b, (n, 1), beta, c);
 }
 
 /// `c[m,n] = a[k,m]ᵀ · b[k,n] + beta · c` (weight gradients: `dW += dYᵀ · X`).
 pub fn gemm_tn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, c: &mut [f32]) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    if m == 0 || n == 0 {
-        return;
-    }
-    // SAFETY: bounds asserted above.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            1,
-            m as isize,
-            b.as_ptr(),
-            n as isize,
-            1,
-            beta,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
+    sgemm_strided((m, k, n), a, (1, m), b, (n, 1), beta, c);
 }
 
 #[cfg(test)]
