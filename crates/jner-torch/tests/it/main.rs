@@ -2,4 +2,5 @@
 
 mod common;
 mod encoder;
+mod minilm;
 mod spanmarker;
