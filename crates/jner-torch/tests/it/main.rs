@@ -2,5 +2,6 @@
 
 mod common;
 mod encoder;
+mod hub;
 mod minilm;
 mod spanmarker;

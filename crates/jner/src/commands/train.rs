@@ -138,7 +138,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
 }
 
 /// The spanmarker backend: a BERT-family encoder (`--model`: a Hugging Face folder, or a hub
-/// id found in the local Hugging Face cache) with SpanMarker's head.
+/// id, taken from the hub cache or downloaded when online) with SpanMarker's head.
 #[cfg(feature = "torch")]
 fn train_spanmarker(
     args: &TrainArgs,
