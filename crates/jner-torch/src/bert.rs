@@ -61,7 +61,18 @@ pub struct BertConfig {
     pub initializer_range: f64,
     #[serde(default)]
     pub pad_token_id: i64,
+    /// `bert`, or a RoBERTa-family type (`roberta`, `xlm-roberta`, `camembert`): the same
+    /// layers, with position ids that start after the padding index.
+    #[serde(default = "d_model_type")]
+    pub model_type: String,
 }
+
+fn d_model_type() -> String {
+    "bert".into()
+}
+
+/// Encoder types that load as [`BertModel`].
+pub const SUPPORTED_TYPES: [&str; 4] = ["bert", "roberta", "xlm-roberta", "camembert"];
 
 impl BertConfig {
     /// Reads the encoder fields from a `config.json` value; refuses model types whose layout
@@ -71,10 +82,11 @@ impl BertConfig {
             .get("model_type")
             .and_then(|m| m.as_str())
             .unwrap_or("bert");
-        if !matches!(model_type, "bert") {
+        if !SUPPORTED_TYPES.contains(&model_type) {
             return Err(crate::TorchError::invalid(format!(
-                "encoder model_type `{model_type}` is not supported yet (supported: bert, which \
-                 includes MiniLM and other BERT-layout checkpoints)"
+                "encoder model_type `{model_type}` is not supported (supported: {}; BERT \
+                 includes MiniLM, BioBERT, PubMedBERT and other BERT-layout checkpoints)",
+                SUPPORTED_TYPES.join(", ")
             )));
         }
         if let Some(p) = v.get("position_embedding_type").and_then(|m| m.as_str()) {
@@ -84,8 +96,26 @@ impl BertConfig {
                 )));
             }
         }
-        serde_json::from_value(v.clone())
+        let mut v = v.clone();
+        v["model_type"] = serde_json::json!(model_type);
+        serde_json::from_value(v)
             .map_err(|e| crate::TorchError::invalid(format!("encoder config: {e}")))
+    }
+
+    /// Whether position ids start after the padding index (RoBERTa's
+    /// `create_position_ids_from_input_ids`).
+    pub fn is_roberta_family(&self) -> bool {
+        self.model_type != "bert"
+    }
+
+    /// The position id of the first token when none are given: `pad_token_id + 1` for the
+    /// RoBERTa family, 0 for BERT.
+    pub fn first_position(&self) -> i64 {
+        if self.is_roberta_family() {
+            self.pad_token_id + 1
+        } else {
+            0
+        }
     }
 }
 
@@ -250,6 +280,133 @@ impl BertModel {
         }
     }
 
+    /// Embedding lookup + LayerNorm + dropout of `ids` at `pos` (token type 0).
+    fn embed(&self, ids: &Tensor, pos: &Tensor, train: bool) -> Tensor {
+        let e = Tensor::embedding(&self.emb.word, ids, self.emb.pad_id, false, false)
+            + Tensor::embedding(&self.emb.position, pos, -1, false, false)
+            + self.emb.token_type.get(0);
+        self.emb.norm.forward(&e).dropout(self.emb.dropout, train)
+    }
+
+    /// Attention output projection, residual, LayerNorm and feed-forward block of a layer.
+    fn layer_tail(&self, l: &Layer, ctx: &Tensor, x: &Tensor, train: bool) -> Tensor {
+        let p = self.config.hidden_dropout_prob;
+        let a = l
+            .attn_norm
+            .forward(&(l.attn_out.forward(ctx).dropout(p, train) + x));
+        let i = self.activation(&l.intermediate.forward(&a));
+        l.out_norm
+            .forward(&(l.output.forward(&i).dropout(p, train) + &a))
+    }
+
+    /// SpanMarker's "levitated" markers without repeating the text, for windows packed one
+    /// after the other without padding. `ids`/`pos` `[N]` hold, for each window
+    /// `(text_len, pairs)` of `windows`, its text tokens, then its `pairs` start markers, then
+    /// the `pairs` end markers in the same order (the partner of start marker `j` is end
+    /// marker `j`). Returns the hidden states `[N, H]`.
+    ///
+    /// Text attends to its window's text only; a marker attends to its window's text, itself
+    /// and its partner. That is exactly what [`BertModel::forward`] computes for
+    /// `[text][markers]` under SpanMarker's 4-D mask, so the text states do not depend on the
+    /// markers: they are computed once per window instead of once per group of markers.
+    pub fn forward_markers(
+        &self,
+        ids: &Tensor,
+        pos: &Tensor,
+        windows: &[(usize, usize)],
+        train: bool,
+    ) -> Tensor {
+        let n = ids.size1().expect("ids must be [N]");
+        let total: usize = windows.iter().map(|&(t, p)| t + 2 * p).sum();
+        assert_eq!(n as usize, total, "ids do not match the windows' lengths");
+        let heads = self.config.num_attention_heads;
+        let h = self.config.hidden_size;
+        let dh = h / heads;
+        let scale = 1.0 / (dh as f64).sqrt();
+        let attn_p = if train {
+            self.config.attention_probs_dropout_prob
+        } else {
+            0.0
+        };
+        let mut x = self.embed(ids, pos, train);
+        let fused = !train && x.device() == tch::Device::Cpu && x.kind() == Kind::Float;
+        for l in &self.layers {
+            // [heads, N, dh]
+            let split = |y: Tensor| y.view([n, heads, dh]).transpose(0, 1);
+            let q = split(l.query.forward(&x));
+            let k = split(l.key.forward(&x));
+            let v = split(l.value.forward(&x));
+            let mut parts = Vec::with_capacity(2 * windows.len());
+            let mut at = 0i64;
+            for &(t, p) in windows {
+                let (t, p) = (t as i64, p as i64);
+                let (kt, vt) = (k.narrow(1, at, t), v.narrow(1, at, t));
+                let ctx_t = Tensor::scaled_dot_product_attention(
+                    &q.narrow(1, at, t).unsqueeze(0),
+                    &kt.unsqueeze(0),
+                    &vt.unsqueeze(0),
+                    None::<&Tensor>,
+                    attn_p,
+                    false,
+                    None::<f64>,
+                    false,
+                )
+                .squeeze_dim(0);
+                parts.push(ctx_t);
+                if p > 0 {
+                    // markers: scores against the text, themselves and their partner
+                    let m = 2 * p;
+                    let qm = q.narrow(1, at + t, m);
+                    let km = k.narrow(1, at + t, m);
+                    let vm = v.narrow(1, at + t, m);
+                    let kp = km.roll([p], [1]);
+                    let vp = vm.roll([p], [1]);
+                    let s_self = (&qm * &km).sum_dim_intlist(-1, true, None::<Kind>) * scale;
+                    let s_part = (&qm * &kp).sum_dim_intlist(-1, true, None::<Kind>) * scale;
+                    if fused && !qm.requires_grad() {
+                        // inference on the CPU: the fused kernel over the text, then its
+                        // log-sum-exp merged with the two marker scores (same softmax)
+                        let (o, lse) = Tensor::internal_scaled_dot_product_flash_attention_for_cpu(
+                            &qm.unsqueeze(0),
+                            &kt.unsqueeze(0),
+                            &vt.unsqueeze(0),
+                            0.0,
+                            false,
+                            None::<Tensor>,
+                            scale,
+                        );
+                        let (o, lse) = (o.squeeze_dim(0), lse.squeeze_dim(0).unsqueeze(-1));
+                        let mx = lse.maximum(&s_self).maximum(&s_part);
+                        let (a, b, c) = (
+                            (lse - &mx).exp(),
+                            (s_self - &mx).exp(),
+                            (s_part - &mx).exp(),
+                        );
+                        let z = &a + &b + &c;
+                        parts.push((a * o + b * &vm + c * &vp) / z);
+                    } else {
+                        let s_text = qm.matmul(&kt.transpose(-1, -2)) * scale;
+                        let probs = Tensor::cat(&[s_text, s_self, s_part], -1)
+                            .softmax(-1, x.kind())
+                            .dropout(attn_p, train);
+                        parts.push(
+                            probs.narrow(-1, 0, t).matmul(&vt)
+                                + probs.narrow(-1, t, 1) * &vm
+                                + probs.narrow(-1, t + 1, 1) * &vp,
+                        );
+                    }
+                }
+                at += t + 2 * p;
+            }
+            let ctx = Tensor::cat(&parts, 1)
+                .transpose(0, 1)
+                .contiguous()
+                .view([n, h]);
+            x = self.layer_tail(l, &ctx, &x, train);
+        }
+        x
+    }
+
     /// Last hidden states `[batch, seq, hidden]`.
     ///
     /// * `input_ids`: `[batch, seq]` int64.
@@ -271,7 +428,7 @@ impl BertModel {
         let dev = input_ids.device();
         let pos = match position_ids {
             Some(p) => p.shallow_clone(),
-            None => Tensor::arange(t, (Kind::Int64, dev))
+            None => (Tensor::arange(t, (Kind::Int64, dev)) + self.config.first_position())
                 .unsqueeze(0)
                 .expand([b, t], false),
         };

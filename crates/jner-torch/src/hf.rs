@@ -9,54 +9,6 @@ use tokenizers::Tokenizer;
 
 use crate::{Result, TorchError};
 
-/// Where a model name points: an existing folder is used as is; a hub id (`org/name`) is
-/// looked up in the local Hugging Face cache (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else
-/// `~/.cache/huggingface/hub`), as an offline `from_pretrained` would. Nothing is downloaded.
-pub fn resolve_model_dir(name_or_path: &str) -> Result<PathBuf> {
-    let p = PathBuf::from(name_or_path);
-    if p.is_dir() {
-        return Ok(p);
-    }
-    if let Some(dir) = hub_cache_snapshot(name_or_path) {
-        return Ok(dir);
-    }
-    Err(TorchError::Missing {
-        what: format!("model folder `{name_or_path}`"),
-        path: p,
-        hint: "Give the path of a folder with config.json, model.safetensors (or \
-               pytorch_model.bin) and tokenizer.json, e.g. run scripts/fetch-minilm.sh and \
-               pass models/all-MiniLM-L6-v2; hub ids are only found in the local Hugging \
-               Face cache."
-            .into(),
-    })
-}
-
-/// The cache folder of the Hugging Face hub, following the Python library's variables.
-pub fn hub_cache_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("HF_HUB_CACHE") {
-        return Some(PathBuf::from(d));
-    }
-    if let Some(d) = std::env::var_os("HF_HOME") {
-        return Some(PathBuf::from(d).join("hub"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huggingface/hub"))
-}
-
-/// `models--org--name/snapshots/<ref>` of a cached hub model (`org/name[@revision]`).
-fn hub_cache_snapshot(id: &str) -> Option<PathBuf> {
-    let (repo, revision) = id.split_once('@').unwrap_or((id, "main"));
-    let (org, name) = repo.split_once('/')?;
-    if org.is_empty() || name.is_empty() || name.contains('/') {
-        return None;
-    }
-    let base = hub_cache_dir()?.join(format!("models--{org}--{name}"));
-    let commit = std::fs::read_to_string(base.join("refs").join(revision))
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| revision.to_string());
-    let dir = base.join("snapshots").join(commit);
-    dir.join("config.json").is_file().then_some(dir)
-}
-
 /// The weights file of a folder: `model.safetensors`, else `pytorch_model.bin`.
 pub fn weights_file(dir: &Path) -> Result<PathBuf> {
     for name in ["model.safetensors", "pytorch_model.bin"] {
@@ -95,18 +47,24 @@ pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>> {
 
 /// Names under which a checkpoint may store our variable `name` (relative to the encoder).
 fn candidates(name: &str) -> Vec<String> {
-    let mut out = vec![name.to_string(), format!("bert.{name}")];
+    let mut names = vec![name.to_string()];
     // Old TF-converted checkpoints call LayerNorm weights gamma/beta.
     if let Some(stem) = name.strip_suffix("LayerNorm.weight") {
-        out.push(format!("{stem}LayerNorm.gamma"));
-        out.push(format!("bert.{stem}LayerNorm.gamma"));
+        names.push(format!("{stem}LayerNorm.gamma"));
     }
     if let Some(stem) = name.strip_suffix("LayerNorm.bias") {
-        out.push(format!("{stem}LayerNorm.beta"));
-        out.push(format!("bert.{stem}LayerNorm.beta"));
+        names.push(format!("{stem}LayerNorm.beta"));
+    }
+    let mut out = names.clone();
+    for prefix in MODEL_PREFIXES {
+        out.extend(names.iter().map(|n| format!("{prefix}{n}")));
     }
     out
 }
+
+/// Prefixes under which `*ForMaskedLM`/`*ForTokenClassification` checkpoints store the
+/// encoder (XLM-R and CamemBERT use `roberta.` too).
+const MODEL_PREFIXES: [&str; 2] = ["bert.", "roberta."];
 
 /// What [`load_encoder_weights`] did.
 #[derive(Debug, Default)]
@@ -144,7 +102,8 @@ pub fn load_encoder_weights(
                 continue;
             }
             return Err(TorchError::invalid(format!(
-                "the checkpoint has no weight for `{rel}` (nor `bert.{rel}`); is it a BERT model?"
+                "the checkpoint has no weight for `{rel}` (nor `bert.{rel}`, `roberta.{rel}`); is it \
+                 a BERT or RoBERTa model?"
             )));
         };
         let (vsz, ssz) = (var.size(), src.size());
@@ -182,35 +141,35 @@ pub fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
                 .into(),
         });
     }
-    let mut tok = Tokenizer::from_file(path).map_err(TorchError::tokenizer)?;
+    let text = std::fs::read_to_string(path).map_err(|e| TorchError::io(path, e))?;
+    let mut json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| TorchError::json(path, e))?;
+    if let Some(pre) = json.get_mut("pre_tokenizer") {
+        byte_level_prefix_space(pre);
+    }
+    let mut tok: Tokenizer = json
+        .to_string()
+        .parse()
+        .map_err(|e| TorchError::Tokenizer(format!("{}: {e}", path.display())))?;
     tok.with_truncation(None).map_err(TorchError::tokenizer)?;
     tok.with_padding(None);
     Ok(tok)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_hub_ids_in_the_cache() {
-        let tmp = tempfile::tempdir().unwrap();
-        let base = tmp.path().join("models--org--tiny");
-        std::fs::create_dir_all(base.join("refs")).unwrap();
-        std::fs::write(base.join("refs/main"), "abc123\n").unwrap();
-        let snap = base.join("snapshots/abc123");
-        std::fs::create_dir_all(&snap).unwrap();
-        std::fs::write(snap.join("config.json"), "{}").unwrap();
-        // the only test that touches this variable
-        std::env::set_var("HF_HUB_CACHE", tmp.path());
-        assert_eq!(resolve_model_dir("org/tiny").unwrap(), snap);
-        assert_eq!(resolve_model_dir("org/tiny@abc123").unwrap(), snap);
-        let err = resolve_model_dir("org/absent").unwrap_err().to_string();
-        assert!(err.contains("fetch-minilm.sh"), "{err}");
-        // a folder path wins
-        assert_eq!(
-            resolve_model_dir(tmp.path().to_str().unwrap()).unwrap(),
-            tmp.path()
-        );
+/// Words are tokenized one by one (pre-split), and a byte-level BPE (RoBERTa, GPT-2) must see
+/// each as preceded by a space, as `span_marker` loads tokenizers with
+/// `add_prefix_space=True`; otherwise every word would get its sentence-initial pieces.
+fn byte_level_prefix_space(pre: &mut serde_json::Value) {
+    match pre.get("type").and_then(serde_json::Value::as_str) {
+        Some("ByteLevel") => pre["add_prefix_space"] = serde_json::Value::Bool(true),
+        Some("Sequence") => {
+            if let Some(list) = pre
+                .get_mut("pretokenizers")
+                .and_then(serde_json::Value::as_array_mut)
+            {
+                list.iter_mut().for_each(byte_level_prefix_space);
+            }
+        }
+        _ => {}
     }
 }

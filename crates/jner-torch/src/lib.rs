@@ -1,8 +1,12 @@
 //! The libtorch backends of jner (through the `tch` crate).
 //!
-//! * [`bert`]: a BERT-family encoder taking explicit position ids and a full 4-D additive
-//!   attention mask, weights named as in Hugging Face checkpoints.
+//! * [`bert`]: a BERT-family encoder (BERT and its variants such as MiniLM, and the RoBERTa
+//!   family: RoBERTa, XLM-R, CamemBERT) taking explicit position ids and a full 4-D additive
+//!   attention mask, weights named as in Hugging Face checkpoints; plus the shared-text
+//!   forward SpanMarker trains and predicts with.
 //! * [`hf`]: Hugging Face model folders (config, safetensors / `.bin` weights, tokenizer).
+//! * [`hub`]: model names: a folder, or a hub id from the local hub cache or downloaded
+//!   (`hf-hub`; `HF_HOME`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`, `HF_ENDPOINT`, `HF_TOKEN`).
 //! * [`spanmarker`]: the SpanMarker span classifier: data layout, model, training, save/load
 //!   in the Python `span_marker` library's file layout.
 //!
@@ -12,6 +16,7 @@
 pub mod bert;
 pub mod error;
 pub mod hf;
+pub mod hub;
 pub mod spanmarker;
 pub mod words;
 

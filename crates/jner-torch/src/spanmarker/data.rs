@@ -206,6 +206,9 @@ pub fn window_spans(w: &Window, max_span: usize) -> Vec<(usize, usize)> {
 pub struct Sample {
     /// Index of the document in the list given to [`build_samples`].
     pub doc: usize,
+    /// Index of the window within its document: samples with the same `(doc, window)` share
+    /// their text.
+    pub window: usize,
     /// Text tokens, special tokens included.
     pub input_ids: Vec<i64>,
     /// Token index (in `input_ids`) of each span's first subword.
@@ -231,7 +234,10 @@ pub fn build_samples(
     let counts: Vec<usize> = td.subwords.iter().map(Vec::len).collect();
     let budget = layout.budget(special.n_special());
     let mut out = Vec::new();
-    for w in windows(&counts, budget, layout.entity_max_length) {
+    for (wi, w) in windows(&counts, budget, layout.entity_max_length)
+        .into_iter()
+        .enumerate()
+    {
         let mut input_ids = special.prefix.clone();
         // first and last token index of each word of the window (0 when it has no subword)
         let mut first = Vec::with_capacity(w.end - w.start);
@@ -254,6 +260,7 @@ pub fn build_samples(
         for chunk in spans.chunks(capacity) {
             out.push(Sample {
                 doc,
+                window: wi,
                 input_ids: input_ids.clone(),
                 start_positions: chunk.iter().map(|&(s, _)| first[s - w.start]).collect(),
                 end_positions: chunk.iter().map(|&(_, e)| last[e - 1 - w.start]).collect(),
@@ -362,6 +369,93 @@ pub fn collate(samples: &[&Sample], special: &SpecialIds) -> Batch {
         input_ids,
         position_ids,
         mask,
+        start_index,
+        end_index,
+        labels,
+    }
+}
+
+/// A batch for [`crate::bert::BertModel::forward_markers`]: every distinct window of the
+/// samples once, with the marker pairs of all its samples in the batch, packed one after the
+/// other without padding: `[text][starts][ends]` per window.
+#[derive(Clone, Debug)]
+pub struct SharedBatch {
+    /// `(text tokens, marker pairs)` of each window, in packing order.
+    pub windows: Vec<(usize, usize)>,
+    /// `[N]` token ids.
+    pub ids: Vec<i64>,
+    /// `[N]`: text token t → t+2; a start marker at its span's first subword +2, an end
+    /// marker at its span's last subword +2 (as [`collate`]).
+    pub pos: Vec<i64>,
+    /// Row of each pair's start marker, pairs of all samples in sample order (the order of
+    /// [`collate`]'s `start_index`).
+    pub start_index: Vec<i64>,
+    /// Row of each pair's end marker.
+    pub end_index: Vec<i64>,
+    /// Label of each pair (empty when the samples have none).
+    pub labels: Vec<i64>,
+}
+
+/// Groups samples by `(doc, window)` for the shared-text forward; the pairs keep the
+/// samples' order, so outputs line up with [`collate`]'s.
+pub fn collate_shared(samples: &[&Sample], special: &SpecialIds) -> SharedBatch {
+    // distinct windows in order of first appearance, and which window each sample is in
+    let mut keys: Vec<(usize, usize)> = Vec::new();
+    let mut owner = Vec::with_capacity(samples.len());
+    for s in samples {
+        let key = (s.doc, s.window);
+        let i = match keys.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                keys.push(key);
+                keys.len() - 1
+            }
+        };
+        owner.push(i);
+    }
+    let nw = keys.len();
+    let mut text_of = vec![0usize; nw];
+    let mut n_pairs = vec![0usize; nw];
+    for (si, &w) in owner.iter().enumerate() {
+        text_of[w] = si;
+        n_pairs[w] += samples[si].spans.len();
+    }
+    let windows: Vec<(usize, usize)> = (0..nw)
+        .map(|w| (samples[text_of[w]].input_ids.len(), n_pairs[w]))
+        .collect();
+    let total: usize = windows.iter().map(|&(t, p)| t + 2 * p).sum();
+    let mut ids = Vec::with_capacity(total);
+    let mut pos = Vec::with_capacity(total);
+    let mut marker_base = Vec::with_capacity(nw);
+    for (w, &(t, p)) in windows.iter().enumerate() {
+        let text = &samples[text_of[w]].input_ids;
+        ids.extend_from_slice(text);
+        pos.extend((0..t as i64).map(|k| k + 2));
+        marker_base.push(ids.len());
+        ids.resize(ids.len() + 2 * p, 0);
+        pos.resize(pos.len() + 2 * p, 1);
+    }
+    let mut filled = vec![0usize; nw];
+    let (mut start_index, mut end_index, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+    for (s, &w) in samples.iter().zip(&owner) {
+        let p = windows[w].1;
+        for j in 0..s.spans.len() {
+            let a = marker_base[w] + filled[w];
+            filled[w] += 1;
+            let z = a + p;
+            ids[a] = special.start_marker;
+            ids[z] = special.end_marker;
+            pos[a] = s.start_positions[j] + 2;
+            pos[z] = s.end_positions[j] + 2;
+            start_index.push(a as i64);
+            end_index.push(z as i64);
+        }
+        labels.extend_from_slice(&s.labels);
+    }
+    SharedBatch {
+        windows,
+        ids,
+        pos,
         start_index,
         end_index,
         labels,
@@ -529,10 +623,40 @@ mod tests {
     }
 
     #[test]
+    fn collate_shared_packs_each_window_once() {
+        let s = |doc, window, ids: Vec<i64>, st: Vec<i64>, en: Vec<i64>, labels: Vec<i64>| Sample {
+            doc,
+            window,
+            input_ids: ids,
+            spans: st.iter().map(|&x| (x as usize, x as usize + 1)).collect(),
+            start_positions: st,
+            end_positions: en,
+            labels,
+        };
+        // a and c: two samples of one window (the text once); b another document
+        let a = s(0, 0, vec![101, 10, 102], vec![1, 1], vec![1, 2], vec![1, 0]);
+        let b = s(1, 0, vec![101, 102], vec![0], vec![0], vec![2]);
+        let c = s(0, 0, vec![101, 10, 102], vec![2], vec![2], vec![3]);
+        let batch = collate_shared(&[&a, &b, &c], &special());
+        assert_eq!(batch.windows, [(3, 3), (2, 1)]);
+        // window 0: text, starts (a, a, c), ends (a, a, c); window 1: text, start, end
+        assert_eq!(
+            batch.ids,
+            [101, 10, 102, 7, 7, 7, 8, 8, 8, /* b */ 101, 102, 7, 8]
+        );
+        assert_eq!(batch.pos, [2, 3, 4, 3, 3, 4, 3, 4, 4, /* b */ 2, 3, 2, 2]);
+        // pairs in sample order: a0, a1, b0, c0
+        assert_eq!(batch.start_index, [3, 4, 11, 5]);
+        assert_eq!(batch.end_index, [6, 7, 12, 8]);
+        assert_eq!(batch.labels, [1, 0, 2, 3]);
+    }
+
+    #[test]
     fn collate_mask_and_position_ids() {
         // odd text length (3) → one pad before the markers; 2 pairs
         let a = Sample {
             doc: 0,
+            window: 0,
             input_ids: vec![101, 10, 102],
             start_positions: vec![1, 1],
             end_positions: vec![1, 2],
@@ -542,6 +666,7 @@ mod tests {
         // even text length (2), one pair
         let b = Sample {
             doc: 1,
+            window: 0,
             input_ids: vec![101, 102],
             start_positions: vec![0],
             end_positions: vec![0],

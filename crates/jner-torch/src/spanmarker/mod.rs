@@ -2,6 +2,16 @@
 //! packed `<start>`/`<end>` marker pairs, one pair per candidate span; each pair's two hidden
 //! states, concatenated, are classified into the labels or `O`.
 //!
+//! SpanMarker's attention mask lets text see only text, and a marker only the text, itself
+//! and its partner. So the text's hidden states do not depend on the markers, and jner
+//! computes each window's text once for all its marker pairs
+//! ([`crate::bert::BertModel::forward_markers`]) where the Python library repeats the text in
+//! every sample of ~128 pairs. Same function (tested against the library's layout: equal
+//! logits and gradients), about half the work for long documents. Batches are still counted
+//! in the library's samples (`--batch-size 8` = 8 samples of up to `marker_max_length` pairs,
+//! the same number of optimizer steps); the samples of one window are kept adjacent when
+//! shuffling, so they share a batch unless a batch boundary falls between them.
+//!
 //! * [`data`]: words, windows, candidate spans, samples, batches (no libtorch).
 //! * [`model`]: the network and the user-facing [`SpanMarkerModel`] (load/save/predict).
 //! * [`train`](mod@train): the training loop.

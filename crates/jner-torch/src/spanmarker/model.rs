@@ -10,8 +10,8 @@ use tch::{nn, Device, Kind, Tensor};
 use tokenizers::{AddedToken, Tokenizer};
 
 use super::data::{
-    build_samples, collate, greedy_decode, tokenize, Batch, Layout, Sample, Scored, SpecialIds,
-    TokDoc, END_MARKER, START_MARKER,
+    build_samples, collate, collate_shared, greedy_decode, tokenize, Batch, Layout, Sample, Scored,
+    SharedBatch, SpecialIds, TokDoc, END_MARKER, START_MARKER,
 };
 use crate::bert::{BertConfig, BertModel, Linear};
 use crate::error::{read_json, write_json};
@@ -53,8 +53,33 @@ impl SpanMarkerNet {
         }
     }
 
-    /// Logits `[pairs, num_labels]` of every marker pair of the batch, in order.
-    pub fn logits(&self, b: &Batch, train: bool) -> Tensor {
+    /// Logits `[pairs, num_labels]` of every marker pair of the batch, in sample order: each
+    /// window's text is encoded once for all its pairs ([`BertModel::forward_markers`]).
+    pub fn logits(&self, b: &SharedBatch, train: bool) -> Tensor {
+        let dev = self.vs.device();
+        let ids = Tensor::from_slice(&b.ids).to(dev);
+        let pos = Tensor::from_slice(&b.pos).to(dev);
+        let x = self
+            .encoder
+            .forward_markers(&ids, &pos, &b.windows, train)
+            .dropout(self.dropout, train);
+        let si = Tensor::from_slice(&b.start_index).to(dev);
+        let ei = Tensor::from_slice(&b.end_index).to(dev);
+        let feat = Tensor::cat(&[x.index_select(0, &si), x.index_select(0, &ei)], 1)
+            .dropout(self.dropout, train);
+        self.classifier.forward(&feat)
+    }
+
+    /// Mean cross-entropy over the batch's pairs.
+    pub fn loss(&self, b: &SharedBatch, train: bool) -> Tensor {
+        let labels = Tensor::from_slice(&b.labels).to(self.vs.device());
+        self.logits(b, train).cross_entropy_for_logits(&labels)
+    }
+
+    /// The same logits computed as SpanMarker lays samples out: `[text][markers]` per sample
+    /// under the 4-D attention mask ([`collate`]), the text repeated in every sample. The
+    /// reference [`SpanMarkerNet::logits`] is tested against.
+    pub fn logits_masked(&self, b: &Batch, train: bool) -> Tensor {
         let dev = self.vs.device();
         let (bs, t) = (b.batch as i64, b.seq as i64);
         let ids = Tensor::from_slice(&b.input_ids).view([bs, t]).to(dev);
@@ -71,12 +96,6 @@ impl SpanMarkerNet {
         let feat = Tensor::cat(&[flat.index_select(0, &si), flat.index_select(0, &ei)], 1)
             .dropout(self.dropout, train);
         self.classifier.forward(&feat)
-    }
-
-    /// Mean cross-entropy over the batch's pairs.
-    pub fn loss(&self, b: &Batch, train: bool) -> Tensor {
-        let labels = Tensor::from_slice(&b.labels).to(self.vs.device());
-        self.logits(b, train).cross_entropy_for_logits(&labels)
     }
 }
 
@@ -409,7 +428,18 @@ impl SpanMarkerModel {
         out
     }
 
-    pub fn collate(&self, samples: &[&Sample]) -> Batch {
+    /// Runs `f` with the network (locked for the call).
+    pub fn with_net<R>(&self, f: impl FnOnce(&SpanMarkerNet) -> R) -> R {
+        f(&self.net.lock().expect("model lock"))
+    }
+
+    /// A training/prediction batch (each window's text once).
+    pub fn collate(&self, samples: &[&Sample]) -> SharedBatch {
+        collate_shared(samples, &self.special)
+    }
+
+    /// The same samples laid out as SpanMarker does (see [`SpanMarkerNet::logits_masked`]).
+    pub fn collate_masked(&self, samples: &[&Sample]) -> Batch {
         collate(samples, &self.special)
     }
 
@@ -456,7 +486,7 @@ impl SpanMarkerModel {
         tch::no_grad(|| -> Result<()> {
             for chunk in samples.chunks(batch_size.max(1)) {
                 let refs: Vec<&Sample> = chunk.iter().collect();
-                let batch = collate(&refs, &self.special);
+                let batch = collate_shared(&refs, &self.special);
                 let probs = net.logits(&batch, false).softmax(-1, Kind::Float);
                 let (scores, labels) = probs.max_dim(-1, false);
                 let scores = Vec::<f32>::try_from(scores.to_device(Device::Cpu))?;

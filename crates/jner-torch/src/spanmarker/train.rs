@@ -128,6 +128,8 @@ pub struct EpochMetrics {
     pub train_seconds: f64,
     pub train_words: usize,
     pub train_words_per_s: f64,
+    /// Median wall time of one optimizer step (collate, forward, backward, clip, update).
+    pub step_seconds_median: f64,
     pub eval_seconds: f64,
     /// `null` when there are no eval documents.
     pub eval: Option<jner_eval::Report>,
@@ -239,7 +241,7 @@ pub fn train(
     if labels.is_empty() {
         return Err(TorchError::invalid("the training documents have no spans"));
     }
-    let encoder_dir = crate::hf::resolve_model_dir(&cfg.model.to_string_lossy())?;
+    let encoder_dir = crate::hub::resolve_model_dir(&cfg.model.to_string_lossy())?;
     let model = SpanMarkerModel::from_encoder(&encoder_dir, &labels, cfg.layout(), cfg.device)?;
     let label_ids: HashMap<String, i64> = model
         .id2label()
@@ -304,7 +306,16 @@ pub fn train(
     };
 
     let mut rng = Rng::new(cfg.seed);
-    let mut order: Vec<usize> = (0..samples.len()).collect();
+    // The samples of one window stay adjacent (a batch encodes a window's text once for all
+    // its samples); the windows are shuffled. Steps per epoch stay ceil(samples / batch).
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, s) in samples.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if samples[g[0]].doc == s.doc && samples[g[0]].window == s.window => g.push(i),
+            _ => groups.push(vec![i]),
+        }
+    }
+    let mut order: Vec<usize> = Vec::with_capacity(samples.len());
     let mut report = TrainReport {
         epochs: Vec::new(),
         best_epoch: None,
@@ -318,9 +329,13 @@ pub fn train(
     let mut step = 0;
     for epoch in 1..=cfg.epochs {
         let t0 = Instant::now();
-        rng.shuffle(&mut order);
+        rng.shuffle(&mut groups);
+        order.clear();
+        order.extend(groups.iter().flatten());
         let mut loss_sum = 0.0;
+        let mut step_times = Vec::with_capacity(steps_per_epoch);
         for idx in order.chunks(bs) {
+            let ts = Instant::now();
             let batch_samples: Vec<&Sample> = idx.iter().map(|&i| &samples[i]).collect();
             let batch = model.collate(&batch_samples);
             opt.set_lr(cfg.learning_rate * lr_factor(step, warmup, total_steps));
@@ -334,6 +349,7 @@ pub fn train(
             opt.step();
             drop(net);
             let l = loss.double_value(&[]);
+            step_times.push(ts.elapsed().as_secs_f64());
             loss_sum += l;
             step += 1;
             pb.set_message(format!("epoch {epoch}/{} loss {l:.4}", cfg.epochs));
@@ -352,6 +368,7 @@ pub fn train(
             train_seconds,
             train_words,
             train_words_per_s: train_words as f64 / train_seconds.max(1e-9),
+            step_seconds_median: median(&mut step_times),
             eval_seconds: t1.elapsed().as_secs_f64(),
             eval: eval_report,
         };
@@ -390,6 +407,19 @@ pub fn train(
     )?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
 }
 
 fn model_meta(

@@ -98,3 +98,74 @@ pub fn write_tiny_bert_with(dir: &Path, cfg_json: serde_json::Value, prefix: &st
         .collect();
     tch::Tensor::write_safetensors(&named, dir.join("model.safetensors")).unwrap();
 }
+
+/// Words of the tiny RoBERTa vocabulary (each as a whole `Ġword` piece).
+const ROBERTA_WORDS: &[&str] = &[
+    "the", "a", "had", "her", "was", "given", "surgery", "after", "scan", "showed", "no", "one",
+    "day", "old", "girl", "boy", "mother", "fever", "cough", "asthma", "diabetes", "chest", "pain",
+    "severe", ".", ",",
+];
+
+/// A byte-level BPE tokenizer.json as RoBERTa ships it (`add_prefix_space: false`, which
+/// jner must override for pre-split words): `<s>`=0, `<pad>`=1, `</s>`=2, `<unk>`=3,
+/// `<mask>`=4, whole-word pieces `Ġword`, and single characters as the fallback.
+pub fn roberta_tokenizer_json() -> serde_json::Value {
+    let mut vocab = serde_json::Map::new();
+    for t in ["<s>", "<pad>", "</s>", "<unk>", "<mask>"] {
+        let n = vocab.len();
+        vocab.insert(t.to_string(), json!(n));
+    }
+    for w in ROBERTA_WORDS {
+        let n = vocab.len();
+        vocab.insert(format!("Ġ{w}"), json!(n));
+    }
+    for c in (33u8..127).map(char::from).chain(std::iter::once('Ġ')) {
+        let n = vocab.len();
+        vocab.entry(c.to_string()).or_insert(json!(n));
+    }
+    let special = |id: usize, content: &str| {
+        json!({"id": id, "content": content, "single_word": false, "lstrip": false,
+               "rstrip": false, "normalized": false, "special": true})
+    };
+    json!({
+        "version": "1.0", "truncation": null, "padding": null,
+        "added_tokens": [special(0, "<s>"), special(1, "<pad>"), special(2, "</s>"),
+                         special(3, "<unk>"), special(4, "<mask>")],
+        "normalizer": null,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true,
+                          "use_regex": true},
+        "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0],
+                           "trim_offsets": true, "add_prefix_space": false},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true,
+                    "use_regex": true},
+        "model": {"type": "BPE", "dropout": null, "unk_token": "<unk>",
+                  "continuing_subword_prefix": null, "end_of_word_suffix": null,
+                  "fuse_unk": false, "byte_fallback": false, "ignore_merges": true,
+                  "vocab": vocab, "merges": []}
+    })
+}
+
+/// A random tiny RoBERTa folder (`roberta.`-prefixed weights, as `RobertaForMaskedLM` saves).
+pub fn write_tiny_roberta(dir: &Path, hidden: i64, layers: i64, seed: i64) -> serde_json::Value {
+    let vocab_size = roberta_tokenizer_json()["model"]["vocab"]
+        .as_object()
+        .unwrap()
+        .len();
+    let mut cfg = tiny_config(hidden, layers);
+    cfg["architectures"] = json!(["RobertaForMaskedLM"]);
+    cfg["model_type"] = json!("roberta");
+    cfg["vocab_size"] = json!(vocab_size);
+    cfg["pad_token_id"] = json!(1);
+    cfg["bos_token_id"] = json!(0);
+    cfg["eos_token_id"] = json!(2);
+    cfg["type_vocab_size"] = json!(1);
+    cfg["layer_norm_eps"] = json!(1e-5);
+    cfg["max_position_embeddings"] = json!(66);
+    write_tiny_bert_with(dir, cfg.clone(), "roberta.", seed);
+    std::fs::write(
+        dir.join("tokenizer.json"),
+        roberta_tokenizer_json().to_string(),
+    )
+    .unwrap();
+    cfg
+}

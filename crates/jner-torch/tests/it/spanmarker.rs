@@ -92,7 +92,7 @@ fn trains_saves_and_loads() {
     let train_docs = corpus(1, 16, 10);
     let eval_docs = corpus(2, 6, 10);
     let mut cfg = SpanMarkerConfig::new(&enc);
-    cfg.epochs = 15;
+    cfg.epochs = 20;
     cfg.batch_size = 2;
     cfg.learning_rate = 3e-3;
     cfg.entity_max_length = 3;
@@ -199,4 +199,152 @@ fn trains_saves_and_loads() {
     std::fs::write(&cfg_path, c.to_string()).unwrap();
     let fin3 = SpanMarkerModel::load(&again).unwrap();
     assert_eq!(fin3.predict(&texts, &opts).unwrap(), a);
+}
+
+/// The shared-text forward (each window's text encoded once for all its marker pairs) is the
+/// same function as SpanMarker's layout (text repeated in every sample, 4-D mask): same
+/// logits and same gradients, for batches that cut windows' samples apart and join several
+/// windows and documents.
+#[test]
+fn shared_text_forward_equals_the_masked_layout() {
+    use jner_torch::spanmarker::Layout;
+    use jner_torch::tch::{self, Device, Kind, Tensor};
+    super::common::one_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("tiny-bert");
+    super::common::write_tiny_bert(&enc, 32, 2, "", 5);
+    let labels: Vec<String> = ["Condition", "Person", "Procedure"]
+        .map(String::from)
+        .to_vec();
+    let layout = Layout {
+        model_max_length: 48,
+        marker_max_length: 24,
+        entity_max_length: 3,
+    };
+    let model = SpanMarkerModel::from_encoder(&enc, &labels, layout, Device::Cpu).unwrap();
+    let docs = corpus(5, 6, 10);
+    let tds: Vec<_> = docs
+        .iter()
+        .map(|d| model.tokenize(&d.text).unwrap())
+        .collect();
+    let mut samples = model.samples(&tds, None);
+    let mut rng = Rng::new(9);
+    for s in &mut samples {
+        s.labels = s.spans.iter().map(|_| rng.below(4) as i64).collect();
+    }
+    assert!(
+        samples.iter().any(|s| s.window > 0),
+        "no document spans two windows"
+    );
+    assert!(
+        samples
+            .windows(2)
+            .any(|w| (w[0].doc, w[0].window) == (w[1].doc, w[1].window)),
+        "no window has two samples"
+    );
+    model.with_net(|net| {
+        for bs in [1, 2, 3, 5, samples.len()] {
+            for chunk in samples.chunks(bs) {
+                let refs: Vec<_> = chunk.iter().collect();
+                let masked = net.logits_masked(&model.collate_masked(&refs), false);
+                // with gradients (the general path) and without (the fused CPU kernel)
+                let shared = net.logits(&model.collate(&refs), false);
+                let fused = tch::no_grad(|| net.logits(&model.collate(&refs), false));
+                for (what, x) in [("general", &shared), ("fused", &fused)] {
+                    assert_eq!(x.size(), masked.size());
+                    let diff = (x - &masked).abs().max().double_value(&[]);
+                    assert!(diff < 1e-4, "batch {bs}, {what}: logits differ by {diff}");
+                }
+            }
+        }
+        // gradients of every parameter, over one batch of all samples
+        let refs: Vec<_> = samples.iter().collect();
+        let vars = net.vs.trainable_variables();
+        let labels_t = Tensor::from_slice(&model.collate(&refs).labels);
+        let g_shared = Tensor::run_backward(
+            &[net.loss(&model.collate(&refs), false)],
+            &vars,
+            false,
+            false,
+        );
+        let masked_loss = net
+            .logits_masked(&model.collate_masked(&refs), false)
+            .cross_entropy_for_logits(&labels_t);
+        let g_masked = Tensor::run_backward(&[masked_loss], &vars, false, false);
+        for (a, b) in g_shared.iter().zip(&g_masked) {
+            let scale = b.abs().max().double_value(&[]).max(1e-6);
+            let diff = (a - b).abs().max().double_value(&[]);
+            assert!(
+                diff / scale < 1e-3,
+                "gradients differ: {diff} (scale {scale})"
+            );
+            assert_eq!(a.kind(), Kind::Float);
+        }
+    });
+}
+
+/// A RoBERTa-family encoder: `roberta.` weights load, default position ids start after the
+/// padding index, the byte-level tokenizer sees every pre-split word with its leading space
+/// (as `span_marker` loads it), and SpanMarker trains on it as on BERT.
+#[test]
+fn roberta_family_encoders() {
+    use jner_torch::bert::{BertConfig, BertModel};
+    use jner_torch::tch::{self, nn, Device, Tensor};
+    super::common::one_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("tiny-roberta");
+    let mut cfg_json = super::common::write_tiny_roberta(&enc, 32, 2, 11);
+
+    // tokenizer: whole-word `Ġword` pieces, not the characters of a sentence-initial word
+    let tok = jner_torch::hf::load_tokenizer(&enc.join("tokenizer.json")).unwrap();
+    let e = tok.encode(&["fever", "boy", "."][..], false).unwrap();
+    let want: Vec<u32> = ["Ġfever", "Ġboy", "Ġ."]
+        .iter()
+        .map(|t| tok.token_to_id(t).unwrap())
+        .collect();
+    assert_eq!(e.get_ids(), want.as_slice());
+
+    // default positions = pad + 1 + t
+    let cfg = BertConfig::from_json(&cfg_json).unwrap();
+    assert_eq!(cfg.first_position(), 2);
+    tch::manual_seed(1);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let m = BertModel::new(&vs.root(), &cfg);
+    let ids = Tensor::from_slice(&[0i64, 10, 12, 2]).view([1, 4]);
+    let pos = (Tensor::arange(4, (tch::Kind::Int64, Device::Cpu)) + 2).view([1, 4]);
+    let a = m.forward(&ids, None, None, None, false);
+    let b = m.forward(&ids, Some(&pos), None, None, false);
+    assert!((a - b).abs().max().double_value(&[]) < 1e-6);
+
+    // SpanMarker trains on it (same recipe as the BERT test)
+    cfg_json["initializer_range"] = serde_json::json!(0.2);
+    cfg_json["hidden_dropout_prob"] = serde_json::json!(0.0);
+    cfg_json["attention_probs_dropout_prob"] = serde_json::json!(0.0);
+    std::fs::write(enc.join("config.json"), cfg_json.to_string()).unwrap();
+    super::common::write_tiny_bert_with(&enc, cfg_json, "roberta.", 11);
+    std::fs::write(
+        enc.join("tokenizer.json"),
+        super::common::roberta_tokenizer_json().to_string(),
+    )
+    .unwrap();
+    let docs = corpus(1, 16, 10);
+    let mut cfg = SpanMarkerConfig::new(&enc);
+    cfg.epochs = 20;
+    cfg.batch_size = 2;
+    cfg.learning_rate = 3e-3;
+    cfg.entity_max_length = 3;
+    cfg.model_max_length = 48;
+    cfg.marker_max_length = 32;
+    cfg.progress = false;
+    cfg.seed = 3;
+    let out = dir.path().join("run");
+    let report = train(&docs, &docs, &cfg, &out, serde_json::json!({})).unwrap();
+    let best = report.best_f1.unwrap();
+    assert!(best >= 0.9, "best F1 {best} < 0.9");
+    let model = SpanMarkerModel::load(&out.join("best")).unwrap();
+    assert!((f1(&model, &docs) - best).abs() < 1e-9);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("best/config.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["encoder"]["model_type"], "roberta");
 }
