@@ -36,6 +36,9 @@ pub struct SpanMarkerConfig {
     pub entity_max_length: usize,
     pub model_max_length: usize,
     pub marker_max_length: usize,
+    /// A training batch is run forward and backward in parts of at least this many marker
+    /// pairs, gradients accumulated (same update, less memory); 0 = the whole batch at once.
+    pub micro_batch_pairs: usize,
     pub seed: u64,
     /// libtorch intra-op threads; `None` leaves libtorch's default.
     pub threads: Option<usize>,
@@ -103,6 +106,7 @@ impl SpanMarkerConfig {
             entity_max_length: 8,
             model_max_length: 256,
             marker_max_length: 128,
+            micro_batch_pairs: 512,
             seed: 42,
             threads: None,
             eval_batch_size: 16,
@@ -337,18 +341,24 @@ pub fn train(
         for idx in order.chunks(bs) {
             let ts = Instant::now();
             let batch_samples: Vec<&Sample> = idx.iter().map(|&i| &samples[i]).collect();
-            let batch = model.collate(&batch_samples);
+            let total_pairs: usize = batch_samples.iter().map(|s| s.spans.len()).sum();
             opt.set_lr(cfg.learning_rate * lr_factor(step, warmup, total_steps));
             let net = model.net.lock().expect("model lock");
-            let loss = net.loss(&batch, true);
             opt.zero_grad();
-            loss.backward();
+            // Gradient accumulation over parts of the batch: the same mean loss and gradient
+            // as one pass, with the activations of one part alive at a time.
+            let mut l = 0.0;
+            for part in micro_batches(&batch_samples, cfg.micro_batch_pairs) {
+                let n: usize = part.iter().map(|s| s.spans.len()).sum();
+                let loss = net.loss(&model.collate(part), true) * (n as f64 / total_pairs as f64);
+                loss.backward();
+                l += loss.double_value(&[]);
+            }
             if cfg.max_grad_norm > 0.0 {
                 opt.clip_grad_norm(cfg.max_grad_norm);
             }
             opt.step();
             drop(net);
-            let l = loss.double_value(&[]);
             step_times.push(ts.elapsed().as_secs_f64());
             loss_sum += l;
             step += 1;
@@ -409,6 +419,28 @@ pub fn train(
     Ok(report)
 }
 
+/// Consecutive runs of samples with at least `pairs` marker pairs each (the last may have
+/// fewer); `pairs == 0` keeps the batch whole.
+fn micro_batches<'a, 'b>(samples: &'b [&'a Sample], pairs: usize) -> Vec<&'b [&'a Sample]> {
+    if pairs == 0 {
+        return vec![samples];
+    }
+    let mut out = Vec::new();
+    let (mut start, mut n) = (0, 0);
+    for (i, s) in samples.iter().enumerate() {
+        n += s.spans.len();
+        if n >= pairs {
+            out.push(&samples[start..=i]);
+            start = i + 1;
+            n = 0;
+        }
+    }
+    if start < samples.len() {
+        out.push(&samples[start..]);
+    }
+    out
+}
+
 fn median(xs: &mut [f64]) -> f64 {
     if xs.is_empty() {
         return 0.0;
@@ -460,5 +492,32 @@ mod tests {
             assert!(e.contains("--device cpu"), "{e}");
         }
         assert_eq!(device_name(Device::Cuda(1)), "cuda:1");
+    }
+
+    #[test]
+    fn micro_batches_cover_the_batch_in_order() {
+        let sample = |pairs: usize| Sample {
+            doc: 0,
+            window: 0,
+            input_ids: vec![1, 2],
+            start_positions: vec![0; pairs],
+            end_positions: vec![0; pairs],
+            spans: vec![(0, 1); pairs],
+            labels: vec![],
+        };
+        let samples: Vec<Sample> = [300, 300, 100, 600, 50].map(sample).to_vec();
+        let refs: Vec<&Sample> = samples.iter().collect();
+        let sizes = |pairs| {
+            micro_batches(&refs, pairs)
+                .iter()
+                .map(|p| p.iter().map(|s| s.spans.len()).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(512), [vec![300, 300], vec![100, 600], vec![50]]);
+        assert_eq!(sizes(0), [vec![300, 300, 100, 600, 50]]);
+        assert_eq!(
+            sizes(1),
+            [[300], [300], [100], [600], [50]].map(|a| a.to_vec())
+        );
     }
 }
