@@ -146,9 +146,14 @@ pub struct TrainArgs {
     /// Device for the libtorch backends: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Worker threads (cnn).
+    /// Worker threads (cnn; libtorch intra-op threads for spanmarker).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// spanmarker: samples of one text window kept together when shuffling; they share one
+    /// encoding of the text (faster) but make batches less varied. 1 = the library's shuffle,
+    /// 0 = whole windows.
+    #[arg(long, default_value_t = 1)]
+    pub window_group: usize,
     /// Train on these documents (JSONL, as `jner data export/split` write) instead of the sources.
     #[arg(long, requires = "eval_jsonl")]
     pub train_jsonl: Option<PathBuf>,

@@ -248,3 +248,64 @@ fn backends_without_a_build_say_so() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("available backends: cnn"));
 }
+
+/// `jner train --backend spanmarker` end to end with the real MiniLM encoder (one epoch on a
+/// few demo documents), then `predict` loads the run's `final/` both as a jner model and, with
+/// `jner.json` removed, as a plain `span_marker` checkpoint (what the Python library saves):
+/// the same predictions. Needs `scripts/fetch-minilm.sh` (CI sets `JNER_REQUIRE_MINILM=1`).
+#[cfg(feature = "torch")]
+#[test]
+fn spanmarker_trains_and_loads_span_marker_checkpoints() {
+    let enc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
+    if !enc.join("model.safetensors").is_file() {
+        assert!(
+            std::env::var_os("JNER_REQUIRE_MINILM").is_none(),
+            "{} has no model.safetensors; run scripts/fetch-minilm.sh",
+            enc.display()
+        );
+        eprintln!("SKIPPED: no MiniLM encoder at {}", enc.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs.jsonl");
+    std::fs::write(
+        &docs,
+        concat!(
+            r#"{"id":"a","text":"My son (8) had a fever.","spans":[{"start":0,"end":6,"label":"MinorChild"},{"start":17,"end":22,"label":"MedicalCondition"}]}"#,
+            "\n",
+            r#"{"id":"b","text":"She underwent an appendectomy.","spans":[{"start":17,"end":29,"label":"ClinicalProcedure"}]}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    let (d, e, o) = (
+        docs.to_str().unwrap(),
+        enc.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    ok(&[
+        "train",
+        "--backend",
+        "spanmarker",
+        "--model",
+        e,
+        "--train-jsonl",
+        d,
+        "--eval-jsonl",
+        d,
+        "--epochs",
+        "1",
+        "--lr",
+        "1e-3",
+        "--output-dir",
+        o,
+    ]);
+    let model = out.join("final");
+    let m = model.to_str().unwrap();
+    let with_meta = ok(&["predict", "--model", m, "--input", d]);
+    assert_eq!(with_meta.lines().count(), 2, "{with_meta}");
+    std::fs::remove_file(model.join("jner.json")).unwrap();
+    let plain = ok(&["predict", "--model", m, "--input", d]);
+    assert_eq!(plain, with_meta);
+}

@@ -159,6 +159,7 @@ fn train_spanmarker(
     cfg.model_max_length = args.model_max_length;
     cfg.seed = args.split.seed;
     cfg.threads = Some(args.threads.max(1));
+    cfg.window_group = args.window_group;
     let device = if args.use_gpu {
         "cuda"
     } else {
