@@ -7,10 +7,12 @@
 //! computes each window's text once for all its marker pairs
 //! ([`crate::bert::BertModel::forward_markers`]) where the Python library repeats the text in
 //! every sample of ~128 pairs. Same function (tested against the library's layout: equal
-//! logits and gradients), about half the work for long documents. Batches are still counted
-//! in the library's samples (`--batch-size 8` = 8 samples of up to `marker_max_length` pairs,
-//! the same number of optimizer steps); the samples of one window are kept adjacent when
-//! shuffling, so they share a batch unless a batch boundary falls between them.
+//! logits and gradients). Batches are counted in the library's samples (`--batch-size 8` =
+//! 8 samples of up to `marker_max_length` pairs, the same number of optimizer steps) and, by
+//! default, shuffled one by one as the library does; samples of one window that land in the
+//! same batch share the text's encoding. `window_group` keeps up to that many samples of a
+//! window together (faster, less varied batches: see bench/SPANMARKER_VS_LIBRARY.md). At
+//! inference a document's samples are adjacent, so long documents gain the most.
 //!
 //! * [`data`]: words, windows, candidate spans, samples, batches (no libtorch).
 //! * [`model`]: the network and the user-facing [`SpanMarkerModel`] (load/save/predict).

@@ -76,6 +76,20 @@ fn f1(model: &SpanMarkerModel, docs: &[Document]) -> f64 {
     jner_eval::score_documents(docs, &preds).unwrap().f1()
 }
 
+/// What lets a from-scratch tiny encoder learn the tiny corpus within seconds.
+fn tiny_training_config(enc: &std::path::Path) -> SpanMarkerConfig {
+    let mut cfg = SpanMarkerConfig::new(enc);
+    cfg.epochs = 20;
+    cfg.batch_size = 2;
+    cfg.learning_rate = 3e-3;
+    cfg.entity_max_length = 3;
+    cfg.model_max_length = 48;
+    cfg.marker_max_length = 32;
+    cfg.progress = false;
+    cfg.seed = 3;
+    cfg
+}
+
 #[test]
 fn trains_saves_and_loads() {
     super::common::one_thread();
@@ -91,15 +105,7 @@ fn trains_saves_and_loads() {
     // up to 10 sentences (about 70 words): several windows of model_max_length 48 tokens
     let train_docs = corpus(1, 16, 10);
     let eval_docs = corpus(2, 6, 10);
-    let mut cfg = SpanMarkerConfig::new(&enc);
-    cfg.epochs = 20;
-    cfg.batch_size = 2;
-    cfg.learning_rate = 3e-3;
-    cfg.entity_max_length = 3;
-    cfg.model_max_length = 48;
-    cfg.marker_max_length = 32;
-    cfg.progress = false;
-    cfg.seed = 3;
+    let cfg = tiny_training_config(&enc);
     let out = dir.path().join("run");
     // scored on the training documents: a from-scratch tiny encoder memorises them but does
     // not learn to generalise from 16 documents, so this checks the pipeline, not the model
@@ -328,15 +334,7 @@ fn roberta_family_encoders() {
     )
     .unwrap();
     let docs = corpus(1, 16, 10);
-    let mut cfg = SpanMarkerConfig::new(&enc);
-    cfg.epochs = 20;
-    cfg.batch_size = 2;
-    cfg.learning_rate = 3e-3;
-    cfg.entity_max_length = 3;
-    cfg.model_max_length = 48;
-    cfg.marker_max_length = 32;
-    cfg.progress = false;
-    cfg.seed = 3;
+    let cfg = tiny_training_config(&enc);
     let out = dir.path().join("run");
     let report = train(&docs, &docs, &cfg, &out, serde_json::json!({})).unwrap();
     let best = report.best_f1.unwrap();
