@@ -12,6 +12,7 @@
 #   EVAL_WORDS=0        the same for eval.jsonl (0 = all 71 held-out documents)
 #   EPOCHS=1 BATCH=8 LR=5e-5 ENTITY_MAX=8 MODEL_MAX=256 THREADS=2 SEED=42
 #   PRED_BATCH=16       samples per forward pass at prediction, both sides
+#   JNER_TRAIN_ARGS="…" extra flags for `jner train` (e.g. "--window-group 0")
 #   DATA=../shared/data  ENCODER=models/all-MiniLM-L6-v2  OUT=bench/out/spanmarker
 #   SKIP_BUILD=1        use the existing target/torch/release/jner
 #   SKIP_JNER=1 / SKIP_LIB=1   reuse that side's outputs from an earlier run in $OUT
@@ -65,7 +66,8 @@ if [ "${SKIP_JNER:-0}" != 1 ]; then
     timed jner_train "$JNER" train --backend spanmarker --model "$ENCODER" \
         --train-jsonl "$OUT/train.jsonl" --eval-jsonl "$OUT/empty.jsonl" \
         --epochs "$EPOCHS" --batch-size "$BATCH" --lr "$LR" --entity-max-length "$ENTITY_MAX" \
-        --model-max-length "$MODEL_MAX" --threads "$THREADS" --seed "$SEED" --output-dir "$OUT/jner"
+        --model-max-length "$MODEL_MAX" --threads "$THREADS" --seed "$SEED" --output-dir "$OUT/jner" \
+        ${JNER_TRAIN_ARGS:-}
     log "jner: predicting"
     export OMP_NUM_THREADS="$THREADS"
     timed jner_load "$JNER" predict --model "$OUT/jner/final" --input "$OUT/load_only.jsonl" --output "$OUT/jner_load_pred.jsonl"
