@@ -5,6 +5,7 @@
 //! Unlike most ports it takes explicit `position_ids` and a full additive attention mask
 //! `[batch, 1 or heads, q, k]`, which SpanMarker's levitated markers need.
 
+use crate::dropout::dropout;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -285,7 +286,7 @@ impl BertModel {
         let e = Tensor::embedding(&self.emb.word, ids, self.emb.pad_id, false, false)
             + Tensor::embedding(&self.emb.position, pos, -1, false, false)
             + self.emb.token_type.get(0);
-        self.emb.norm.forward(&e).dropout(self.emb.dropout, train)
+        dropout(&self.emb.norm.forward(&e), self.emb.dropout, train)
     }
 
     /// Attention output projection, residual, LayerNorm and feed-forward block of a layer.
@@ -293,10 +294,10 @@ impl BertModel {
         let p = self.config.hidden_dropout_prob;
         let a = l
             .attn_norm
-            .forward(&(l.attn_out.forward(ctx).dropout(p, train) + x));
+            .forward(&(dropout(&l.attn_out.forward(ctx), p, train) + x));
         let i = self.activation(&l.intermediate.forward(&a));
         l.out_norm
-            .forward(&(l.output.forward(&i).dropout(p, train) + &a))
+            .forward(&(dropout(&l.output.forward(&i), p, train) + &a))
     }
 
     /// SpanMarker's "levitated" markers without repeating the text, for windows packed one
@@ -330,39 +331,51 @@ impl BertModel {
         };
         let mut x = self.embed(ids, pos, train);
         let fused = !train && x.device() == tch::Device::Cpu && x.kind() == Kind::Float;
+        // [text][markers] of each window: one split per layer (its backward is one
+        // concatenation, where a narrow per part would allocate a full-size gradient each)
+        let sizes: Vec<i64> = windows
+            .iter()
+            .flat_map(|&(t, p)| [t as i64, 2 * p as i64])
+            .collect();
         for l in &self.layers {
-            // [heads, N, dh]
-            let split = |y: Tensor| y.view([n, heads, dh]).transpose(0, 1);
+            // [heads, N, dh], then the parts
+            let split = |y: Tensor| {
+                y.view([n, heads, dh])
+                    .transpose(0, 1)
+                    .split_with_sizes(&sizes, 1)
+            };
             let q = split(l.query.forward(&x));
             let k = split(l.key.forward(&x));
             let v = split(l.value.forward(&x));
             let mut parts = Vec::with_capacity(2 * windows.len());
-            let mut at = 0i64;
-            for &(t, p) in windows {
+            for (wi, &(t, p)) in windows.iter().enumerate() {
                 let (t, p) = (t as i64, p as i64);
-                let (kt, vt) = (k.narrow(1, at, t), v.narrow(1, at, t));
-                let ctx_t = Tensor::scaled_dot_product_attention(
-                    &q.narrow(1, at, t).unsqueeze(0),
-                    &kt.unsqueeze(0),
-                    &vt.unsqueeze(0),
-                    None::<&Tensor>,
-                    attn_p,
-                    false,
-                    None::<f64>,
-                    false,
-                )
-                .squeeze_dim(0);
+                let (qt, kt, vt) = (&q[2 * wi], &k[2 * wi], &v[2 * wi]);
+                let ctx_t = if attn_p > 0.0 {
+                    // spelled out so that the probabilities get this crate's dropout
+                    let probs = (qt.matmul(&kt.transpose(-1, -2)) * scale).softmax(-1, x.kind());
+                    dropout(&probs, attn_p, train).matmul(vt)
+                } else {
+                    Tensor::scaled_dot_product_attention(
+                        &qt.unsqueeze(0),
+                        &kt.unsqueeze(0),
+                        &vt.unsqueeze(0),
+                        None::<&Tensor>,
+                        0.0,
+                        false,
+                        None::<f64>,
+                        false,
+                    )
+                    .squeeze_dim(0)
+                };
                 parts.push(ctx_t);
                 if p > 0 {
                     // markers: scores against the text, themselves and their partner
-                    let m = 2 * p;
-                    let qm = q.narrow(1, at + t, m);
-                    let km = k.narrow(1, at + t, m);
-                    let vm = v.narrow(1, at + t, m);
+                    let (qm, km, vm) = (&q[2 * wi + 1], &k[2 * wi + 1], &v[2 * wi + 1]);
                     let kp = km.roll([p], [1]);
                     let vp = vm.roll([p], [1]);
-                    let s_self = (&qm * &km).sum_dim_intlist(-1, true, None::<Kind>) * scale;
-                    let s_part = (&qm * &kp).sum_dim_intlist(-1, true, None::<Kind>) * scale;
+                    let s_self = (qm * km).sum_dim_intlist(-1, true, None::<Kind>) * scale;
+                    let s_part = (qm * &kp).sum_dim_intlist(-1, true, None::<Kind>) * scale;
                     if fused && !qm.requires_grad() {
                         // inference on the CPU: the fused kernel over the text, then its
                         // log-sum-exp merged with the two marker scores (same softmax)
@@ -383,20 +396,16 @@ impl BertModel {
                             (s_part - &mx).exp(),
                         );
                         let z = &a + &b + &c;
-                        parts.push((a * o + b * &vm + c * &vp) / z);
+                        parts.push((a * o + b * vm + c * &vp) / z);
                     } else {
                         let s_text = qm.matmul(&kt.transpose(-1, -2)) * scale;
-                        let probs = Tensor::cat(&[s_text, s_self, s_part], -1)
-                            .softmax(-1, x.kind())
-                            .dropout(attn_p, train);
-                        parts.push(
-                            probs.narrow(-1, 0, t).matmul(&vt)
-                                + probs.narrow(-1, t, 1) * &vm
-                                + probs.narrow(-1, t + 1, 1) * &vp,
-                        );
+                        let probs =
+                            Tensor::cat(&[s_text, s_self, s_part], -1).softmax(-1, x.kind());
+                        let probs = dropout(&probs, attn_p, train);
+                        let pr = probs.split_with_sizes([t, 1, 1], -1);
+                        parts.push(pr[0].matmul(vt) + &pr[1] * vm + &pr[2] * &vp);
                     }
                 }
-                at += t + 2 * p;
             }
             let ctx = Tensor::cat(&parts, 1)
                 .transpose(0, 1)
@@ -438,7 +447,7 @@ impl BertModel {
             Some(tt) => e + Tensor::embedding(&self.emb.token_type, tt, -1, false, false),
             None => e + self.emb.token_type.get(0),
         };
-        let mut x = self.emb.norm.forward(&e).dropout(self.emb.dropout, train);
+        let mut x = dropout(&self.emb.norm.forward(&e), self.emb.dropout, train);
         let heads = self.config.num_attention_heads;
         let h = self.config.hidden_size;
         let dh = h / heads;
@@ -467,11 +476,11 @@ impl BertModel {
             let ctx = ctx.transpose(1, 2).contiguous().view([b, t, h]);
             let a = l
                 .attn_norm
-                .forward(&(l.attn_out.forward(&ctx).dropout(p, train) + &x));
+                .forward(&(dropout(&l.attn_out.forward(&ctx), p, train) + &x));
             let i = self.activation(&l.intermediate.forward(&a));
             x = l
                 .out_norm
-                .forward(&(l.output.forward(&i).dropout(p, train) + &a));
+                .forward(&(dropout(&l.output.forward(&i), p, train) + &a));
         }
         x
     }

@@ -4,6 +4,8 @@
 //!   family: RoBERTa, XLM-R, CamemBERT) taking explicit position ids and a full 4-D additive
 //!   attention mask, weights named as in Hugging Face checkpoints; plus the shared-text
 //!   forward SpanMarker trains and predicts with.
+//! * [`dropout`]: dropout with a fast, seeded, multi-threaded CPU mask (libtorch's CPU
+//!   dropout draws its mask on one thread).
 //! * [`hf`]: Hugging Face model folders (config, safetensors / `.bin` weights, tokenizer).
 //! * [`hub`]: model names: a folder, or a hub id from the local hub cache or downloaded
 //!   (`hf-hub`; `HF_HOME`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`, `HF_ENDPOINT`, `HF_TOKEN`).
@@ -14,6 +16,7 @@
 //! run time through an rpath (see `build.rs`).
 
 pub mod bert;
+pub mod dropout;
 pub mod error;
 pub mod hf;
 pub mod hub;

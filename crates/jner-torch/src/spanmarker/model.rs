@@ -14,6 +14,7 @@ use super::data::{
     SharedBatch, SpecialIds, TokDoc, END_MARKER, START_MARKER,
 };
 use crate::bert::{BertConfig, BertModel, Linear};
+use crate::dropout::dropout;
 use crate::error::{read_json, write_json};
 use crate::hf::{load_encoder_weights, load_tokenizer, read_weights, weights_file};
 use crate::{Result, TorchError};
@@ -59,14 +60,12 @@ impl SpanMarkerNet {
         let dev = self.vs.device();
         let ids = Tensor::from_slice(&b.ids).to(dev);
         let pos = Tensor::from_slice(&b.pos).to(dev);
-        let x = self
-            .encoder
-            .forward_markers(&ids, &pos, &b.windows, train)
-            .dropout(self.dropout, train);
+        let x = self.encoder.forward_markers(&ids, &pos, &b.windows, train);
+        let x = dropout(&x, self.dropout, train);
         let si = Tensor::from_slice(&b.start_index).to(dev);
         let ei = Tensor::from_slice(&b.end_index).to(dev);
-        let feat = Tensor::cat(&[x.index_select(0, &si), x.index_select(0, &ei)], 1)
-            .dropout(self.dropout, train);
+        let feat = Tensor::cat(&[x.index_select(0, &si), x.index_select(0, &ei)], 1);
+        let feat = dropout(&feat, self.dropout, train);
         self.classifier.forward(&feat)
     }
 
@@ -87,14 +86,14 @@ impl SpanMarkerNet {
         let mask = Tensor::from_slice(&b.mask).view([bs, 1, t, t]).to(dev);
         let h = self
             .encoder
-            .forward(&ids, Some(&pos), None, Some(&mask), train)
-            .dropout(self.dropout, train);
+            .forward(&ids, Some(&pos), None, Some(&mask), train);
+        let h = dropout(&h, self.dropout, train);
         let hidden = self.encoder.config.hidden_size;
         let flat = h.view([bs * t, hidden]);
         let si = Tensor::from_slice(&b.start_index).to(dev);
         let ei = Tensor::from_slice(&b.end_index).to(dev);
-        let feat = Tensor::cat(&[flat.index_select(0, &si), flat.index_select(0, &ei)], 1)
-            .dropout(self.dropout, train);
+        let feat = Tensor::cat(&[flat.index_select(0, &si), flat.index_select(0, &ei)], 1);
+        let feat = dropout(&feat, self.dropout, train);
         self.classifier.forward(&feat)
     }
 }

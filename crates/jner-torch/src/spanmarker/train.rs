@@ -238,6 +238,7 @@ pub fn train(
         tch::set_num_threads(n as i32);
     }
     tch::manual_seed(cfg.seed as i64);
+    crate::dropout::set_seed(cfg.seed);
     let labels: Vec<String> = match &cfg.labels {
         Some(l) => l.clone(),
         None => train
