@@ -463,16 +463,25 @@ impl BertModel {
             let q = split(l.query.forward(&x));
             let k = split(l.key.forward(&x));
             let v = split(l.value.forward(&x));
-            let ctx = Tensor::scaled_dot_product_attention(
-                &q,
-                &k,
-                &v,
-                mask.as_ref(),
-                attn_p,
-                false,
-                None::<f64>,
-                false,
-            );
+            let ctx = if attn_p > 0.0 {
+                // spelled out so that the probabilities get this crate's dropout
+                let mut scores = q.matmul(&k.transpose(-1, -2)) / (dh as f64).sqrt();
+                if let Some(m) = &mask {
+                    scores += m;
+                }
+                dropout(&scores.softmax(-1, x.kind()), attn_p, train).matmul(&v)
+            } else {
+                Tensor::scaled_dot_product_attention(
+                    &q,
+                    &k,
+                    &v,
+                    mask.as_ref(),
+                    0.0,
+                    false,
+                    None::<f64>,
+                    false,
+                )
+            };
             let ctx = ctx.transpose(1, 2).contiguous().view([b, t, h]);
             let a = l
                 .attn_norm
