@@ -351,23 +351,14 @@ impl BertModel {
             for (wi, &(t, p)) in windows.iter().enumerate() {
                 let (t, p) = (t as i64, p as i64);
                 let (qt, kt, vt) = (&q[2 * wi], &k[2 * wi], &v[2 * wi]);
-                let ctx_t = if attn_p > 0.0 {
-                    // spelled out so that the probabilities get this crate's dropout
-                    let probs = (qt.matmul(&kt.transpose(-1, -2)) * scale).softmax(-1, x.kind());
-                    dropout(&probs, attn_p, train).matmul(vt)
-                } else {
-                    Tensor::scaled_dot_product_attention(
-                        &qt.unsqueeze(0),
-                        &kt.unsqueeze(0),
-                        &vt.unsqueeze(0),
-                        None::<&Tensor>,
-                        0.0,
-                        false,
-                        None::<f64>,
-                        false,
-                    )
-                    .squeeze_dim(0)
-                };
+                let ctx_t = attention(
+                    &qt.unsqueeze(0),
+                    &kt.unsqueeze(0),
+                    &vt.unsqueeze(0),
+                    None,
+                    attn_p,
+                )
+                .squeeze_dim(0);
                 parts.push(ctx_t);
                 if p > 0 {
                     // markers: scores against the text, themselves and their partner
@@ -456,42 +447,33 @@ impl BertModel {
         } else {
             0.0
         };
-        let p = self.config.hidden_dropout_prob;
         let mask = attention_mask.map(|m| m.to_kind(x.kind()));
         for l in &self.layers {
             let split = |y: Tensor| y.view([b, t, heads, dh]).transpose(1, 2);
             let q = split(l.query.forward(&x));
             let k = split(l.key.forward(&x));
             let v = split(l.value.forward(&x));
-            let ctx = if attn_p > 0.0 {
-                // spelled out so that the probabilities get this crate's dropout
-                let mut scores = q.matmul(&k.transpose(-1, -2)) / (dh as f64).sqrt();
-                if let Some(m) = &mask {
-                    scores += m;
-                }
-                dropout(&scores.softmax(-1, x.kind()), attn_p, train).matmul(&v)
-            } else {
-                Tensor::scaled_dot_product_attention(
-                    &q,
-                    &k,
-                    &v,
-                    mask.as_ref(),
-                    0.0,
-                    false,
-                    None::<f64>,
-                    false,
-                )
-            };
+            let ctx = attention(&q, &k, &v, mask.as_ref(), attn_p);
             let ctx = ctx.transpose(1, 2).contiguous().view([b, t, h]);
-            let a = l
-                .attn_norm
-                .forward(&(dropout(&l.attn_out.forward(&ctx), p, train) + &x));
-            let i = self.activation(&l.intermediate.forward(&a));
-            x = l
-                .out_norm
-                .forward(&(dropout(&l.output.forward(&i), p, train) + &a));
+            x = self.layer_tail(l, &ctx, &x, train);
         }
         x
+    }
+}
+
+/// Scaled dot-product attention of `[batch, heads, seq, dh]` inputs under an optional
+/// additive mask, with dropout `attn_p` on the probabilities. With dropout it is spelled out
+/// so that the probabilities get this crate's [`dropout`]; without, libtorch's fused kernel.
+fn attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, attn_p: f64) -> Tensor {
+    if attn_p > 0.0 {
+        let dh = q.size()[q.dim() - 1];
+        let mut scores = q.matmul(&k.transpose(-1, -2)) / (dh as f64).sqrt();
+        if let Some(m) = mask {
+            scores += m;
+        }
+        dropout(&scores.softmax(-1, q.kind()), attn_p, true).matmul(v)
+    } else {
+        Tensor::scaled_dot_product_attention(q, k, v, mask, 0.0, false, None::<f64>, false)
     }
 }
 
