@@ -77,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &train,
         &eval,
         &cfg,
-        &out,
+        jner_run::PendingRun::new_run(&out)?,
         serde_json::json!({"example": "train_jsonl"}),
     )?;
     for e in &report.epochs {

@@ -93,15 +93,57 @@ impl Default for CnnConfig {
     }
 }
 
+/// Upper bounds that no sensible model reaches and that keep every allocation bounded.
+pub const MAX_WIDTH: usize = 4096;
+pub const MAX_ROWS: usize = 1 << 24;
+pub const MAX_TABLE_PARAMS: usize = 1 << 30;
+pub const MAX_DEPTH: usize = 32;
+pub const MAX_WINDOW: usize = 8;
+pub const MAX_THREADS: usize = 1024;
+
 impl CnnConfig {
     /// Reject values that would make the network or training meaningless.
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |m: &str| Err(crate::CnnError::Config(m.to_string()));
-        if self.width == 0 {
-            return bad("width must be > 0");
+        // Ranges first: a model folder's jner.json is untrusted input, and these sizes decide
+        // the allocations made before any tensor is read.
+        if self.width == 0 || self.width > MAX_WIDTH {
+            return bad(&format!("width must be in 1..={MAX_WIDTH}"));
         }
         if self.rows.contains(&0) {
             return bad("every hash table needs at least one row");
+        }
+        if self.rows.iter().any(|&r| r > MAX_ROWS) {
+            return bad(&format!("hash tables may have at most {MAX_ROWS} rows"));
+        }
+        if self.rows.iter().sum::<usize>().saturating_mul(self.width) > MAX_TABLE_PARAMS {
+            return bad(&format!(
+                "rows x width exceeds {MAX_TABLE_PARAMS} parameters (the hash tables alone would need over 4 GiB)"
+            ));
+        }
+        if self.depth == 0 || self.depth > MAX_DEPTH {
+            return bad(&format!("depth must be in 1..={MAX_DEPTH}"));
+        }
+        if self.window > MAX_WINDOW {
+            return bad(&format!("window must be in 0..={MAX_WINDOW}"));
+        }
+        if self.maxout_pieces > 16 {
+            return bad("maxout_pieces must be in 1..=16");
+        }
+        if self.threads == 0 || self.threads > MAX_THREADS {
+            return bad(&format!("threads must be in 1..={MAX_THREADS}"));
+        }
+        if self.max_piece_tokens > 1 << 16 {
+            return bad("max_piece_tokens must be <= 65536");
+        }
+        if self.vectors_width > MAX_WIDTH {
+            return bad(&format!("vectors_width must be <= {MAX_WIDTH}"));
+        }
+        if !(self.eps > 0.0 && self.eps.is_finite()) {
+            return bad("eps must be > 0");
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return bad("weight_decay must be >= 0");
         }
         if self.n_hashes == 0 || self.n_hashes > 8 {
             return bad("n_hashes must be in 1..=8");
@@ -127,7 +169,7 @@ impl CnnConfig {
         if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
             return bad("beta1 and beta2 must be in [0, 1)");
         }
-        if self.grad_clip <= 0.0 {
+        if !(self.grad_clip.is_finite() && self.grad_clip > 0.0) {
             return bad("grad_clip must be > 0");
         }
         if self.vectors.is_some() && self.vectors_width == 0 {

@@ -43,4 +43,13 @@ impl CnnError {
     }
 }
 
+impl From<jner_run::RunError> for CnnError {
+    fn from(e: jner_run::RunError) -> Self {
+        match e {
+            jner_run::RunError::Io { path, source } => CnnError::Io { path, source },
+            jner_run::RunError::Invalid { path, message } => CnnError::File { path, message },
+        }
+    }
+}
+
 pub type Result<T, E = CnnError> = std::result::Result<T, E>;

@@ -253,10 +253,6 @@ impl CnnModel {
     /// Write the model directory (created if needed; files inside are overwritten).
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| CnnError::io(dir, e))?;
-        let p = dir.join("jner.json");
-        let js = serde_json::to_string_pretty(&self.descriptor())
-            .map_err(|e| CnnError::file(&p, e.to_string()))?;
-        std::fs::write(&p, js).map_err(|e| CnnError::io(&p, e))?;
         let p = dir.join("model.safetensors");
         let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = self
             .net
@@ -284,30 +280,17 @@ impl CnnModel {
             }
             std::fs::write(&p, s).map_err(|e| CnnError::io(&p, e))?;
         }
-        Ok(())
-    }
-
-    /// Write the model directory atomically: into a temporary sibling, then renamed over
-    /// `dir` (an existing `dir` is only removed once the new one is complete).
-    pub fn save_atomic(&self, dir: &Path) -> Result<()> {
-        let parent = dir
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(|e| CnnError::io(parent, e))?;
-        let name = dir
-            .file_name()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| "model".into());
-        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        self.save(&tmp)?;
-        if dir.exists() {
-            std::fs::rename(dir, &old).map_err(|e| CnnError::io(dir, e))?;
+        // jner.json last, with the digests of the files written above
+        let mut weights = vec!["model.safetensors"];
+        if self.vectors.is_some() {
+            weights.extend(["vectors.safetensors", "vectors.words.txt"]);
         }
-        std::fs::rename(&tmp, dir).map_err(|e| CnnError::io(dir, e))?;
-        let _ = std::fs::remove_dir_all(&old);
+        let mut desc = self.descriptor();
+        desc[jner_run::digest::DIGESTS_KEY] = jner_run::digest::digest_files(dir, &weights)?;
+        let p = dir.join("jner.json");
+        let js =
+            serde_json::to_string_pretty(&desc).map_err(|e| CnnError::file(&p, e.to_string()))?;
+        std::fs::write(&p, js).map_err(|e| CnnError::io(&p, e))?;
         Ok(())
     }
 
@@ -346,9 +329,27 @@ impl CnnModel {
             Some(v) if !v.is_null() => Some(load_vectors(dir)?),
             _ => None,
         };
+        if labels.is_empty() || labels.iter().any(|l| l.trim().is_empty()) {
+            return Err(CnnError::file(
+                &p,
+                "\"labels\" must be a non-empty list of non-empty names",
+            ));
+        }
         let dims = dims_for(&config, labels.len(), vectors.as_ref().map_or(0, |v| v.dim));
         let p = dir.join("model.safetensors");
         let bytes = std::fs::read(&p).map_err(|e| CnnError::io(&p, e))?;
+        // the hash tables alone take rows x width floats: a file too small for them cannot
+        // match this configuration, so nothing of that size is allocated
+        let table_bytes = config.rows.iter().sum::<usize>() * config.width * 4;
+        if bytes.len() < table_bytes {
+            return Err(CnnError::file(
+                &p,
+                format!(
+                    "{} bytes, too small for the hash tables that jner.json's config describes ({table_bytes} bytes): the config and the weights do not belong together",
+                    bytes.len()
+                ),
+            ));
+        }
         let st = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| CnnError::file(&p, format!("corrupted safetensors file: {e}")))?;
         let mut net = Net::new(dims, 0);

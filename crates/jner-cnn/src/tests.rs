@@ -315,7 +315,14 @@ fn errors_name_files() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = small_cfg();
     cfg.epochs = 1;
-    train(&docs, &[], &cfg, dir.path(), serde_json::Value::Null).unwrap();
+    train(
+        &docs,
+        &[],
+        &cfg,
+        jner_run::PendingRun::new_run(dir.path()).unwrap(),
+        serde_json::Value::Null,
+    )
+    .unwrap();
     let m = dir.path().join("final");
     let st = m.join("model.safetensors");
     let bytes = std::fs::read(&st).unwrap();
@@ -340,7 +347,7 @@ fn errors_name_files() {
         &docs,
         &[],
         &cfg,
-        &dir.path().join("o"),
+        jner_run::PendingRun::new_run(&dir.path().join("o")).unwrap(),
         serde_json::Value::Null,
     )
     .unwrap_err()
@@ -351,7 +358,7 @@ fn errors_name_files() {
         &[Document::new("a", "b", "text")],
         &[],
         &small_cfg(),
-        &dir.path().join("o2"),
+        jner_run::PendingRun::new_run(&dir.path().join("o2")).unwrap(),
         serde_json::Value::Null,
     );
     assert!(e.is_err());
@@ -364,7 +371,7 @@ fn errors_name_files() {
         &docs,
         &[],
         &bad,
-        &dir.path().join("o3"),
+        jner_run::PendingRun::new_run(&dir.path().join("o3")).unwrap(),
         serde_json::Value::Null
     )
     .is_err());

@@ -13,10 +13,11 @@ use crate::vectors::Vectors;
 use crate::{CnnError, Result};
 use jner_corpus::rng::Rng;
 use jner_corpus::Document;
+use jner_run::PendingRun;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
 
@@ -326,15 +327,6 @@ fn labels_of(train: &[Document]) -> Vec<String> {
     set.into_iter().map(str::to_string).collect()
 }
 
-fn append_line(path: &Path, line: &str) -> Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| CnnError::io(path, e))?;
-    writeln!(f, "{line}").map_err(|e| CnnError::io(path, e))
-}
-
 /// Evaluate `model` on whole documents; returns the report and the seconds it took.
 pub fn evaluate(model: &CnnModel, eval: &[Document]) -> Result<(jner_eval::Report, f64)> {
     let t0 = Instant::now();
@@ -347,13 +339,14 @@ pub fn evaluate(model: &CnnModel, eval: &[Document]) -> Result<(jner_eval::Repor
 }
 
 /// Train a model on `train`, evaluating on `eval` (whole documents) after every epoch.
-/// Writes `checkpoint-epoch-N/` (if enabled), `best/`, `final/`, `metrics.jsonl` and
-/// `train_report.json` into `output_dir`.
+/// Everything is checked and loaded (configuration, labels, vectors) before the run folder is
+/// opened; then `checkpoint-epoch-N/` (if enabled), `best/`, `final/`, `metrics.jsonl` and
+/// `train_report.json` are written through it ([`jner_run::RunDir`]).
 pub fn train(
     train: &[Document],
     eval: &[Document],
     cfg: &CnnConfig,
-    output_dir: &Path,
+    run: PendingRun,
     meta: Value,
 ) -> Result<TrainReport> {
     let t_start = Instant::now();
@@ -372,9 +365,6 @@ pub fn train(
     let net = Net::new(dims, cfg.seed);
     let mut model = CnnModel::new(cfg.clone(), labels.clone(), net, vectors);
     model.meta = meta;
-    std::fs::create_dir_all(output_dir).map_err(|e| CnnError::io(output_dir, e))?;
-    let metrics = output_dir.join("metrics.jsonl");
-    let _ = std::fs::remove_file(&metrics);
 
     // data
     let mut al = Alignment::default();
@@ -433,6 +423,7 @@ pub fn train(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
 
+    let mut run = run.open()?;
     let mut order: Vec<usize> = (0..all_pieces.len()).collect();
     let mut epochs = Vec::new();
     let mut best_f1 = f64::NEG_INFINITY;
@@ -600,14 +591,14 @@ pub fn train(
             "eval_seconds": ep.eval_seconds,
             "eval": model.scores,
         });
-        append_line(&metrics, &line.to_string())?;
+        run.record_epoch(line)?;
         if cfg.save_checkpoints {
-            model.save_atomic(&output_dir.join(format!("checkpoint-epoch-{epoch}")))?;
+            run.save_model(&format!("checkpoint-epoch-{epoch}"), |d| model.save(d))?;
         }
         if f1 > best_f1 || eval.is_empty() {
             best_f1 = f1;
             best_epoch = epoch;
-            model.save_atomic(&output_dir.join("best"))?;
+            run.save_model("best", |d| model.save(d))?;
         }
         // back to the raw weights for the next epoch (the average keeps following them)
         if let Some(a) = adam.avg_mut() {
@@ -626,7 +617,7 @@ pub fn train(
     if let Some(a) = adam.take_avg() {
         model.net.params.data = a;
     }
-    model.save_atomic(&output_dir.join("final"))?;
+    run.save_model("final", |d| model.save(d))?;
     let report = TrainReport {
         labels,
         epochs,
@@ -641,10 +632,10 @@ pub fn train(
         parameters: n_params,
         alignment: al,
     };
-    let p = output_dir.join("train_report.json");
-    let js =
-        serde_json::to_string_pretty(&report).map_err(|e| CnnError::file(&p, e.to_string()))?;
-    std::fs::write(&p, js).map_err(|e| CnnError::io(&p, e))?;
+    let js = serde_json::to_value(&report)
+        .map_err(|e| CnnError::file(run.path("train_report.json"), e.to_string()))?;
+    run.write_json("train_report.json", &js)?;
+    run.finish()?;
     Ok(report)
 }
 
@@ -656,7 +647,13 @@ pub fn train_model(
     output_dir: &Path,
     meta: Value,
 ) -> Result<(TrainReport, CnnModel)> {
-    let r = train(train_docs, eval, cfg, output_dir, meta)?;
+    let r = train(
+        train_docs,
+        eval,
+        cfg,
+        PendingRun::new_run(output_dir)?,
+        meta,
+    )?;
     let m = CnnModel::load(&output_dir.join("final"))?;
     Ok((r, m))
 }

@@ -54,6 +54,15 @@ impl CorpusError {
     }
 }
 
+impl From<jner_run::RunError> for CorpusError {
+    fn from(e: jner_run::RunError) -> Self {
+        match e {
+            jner_run::RunError::Io { path, source } => CorpusError::Io { path, source },
+            jner_run::RunError::Invalid { path, message } => CorpusError::File { path, message },
+        }
+    }
+}
+
 /// Read a file as UTF-8, with an error that names the file.
 pub fn read_utf8(path: &std::path::Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| CorpusError::io(path, e))?;

@@ -62,6 +62,13 @@ pub fn to_gliner(d: &Document) -> (GlinerExample, usize) {
 
 /// Writes documents as a GLiNER JSON array; returns the number of misaligned spans.
 pub fn write_gliner_json(path: &Path, docs: &[Document]) -> Result<usize> {
+    let (json, bad) = gliner_json(docs);
+    write_atomic(path, &json)?;
+    Ok(bad)
+}
+
+/// GLiNER's JSON for `docs`, in memory, and the number of spans widened to word boundaries.
+pub fn gliner_json(docs: &[Document]) -> (Vec<u8>, usize) {
     let mut bad = 0;
     let examples: Vec<GlinerExample> = docs
         .iter()
@@ -72,8 +79,7 @@ pub fn write_gliner_json(path: &Path, docs: &[Document]) -> Result<usize> {
         })
         .collect();
     let json = serde_json::to_vec(&examples).expect("examples always serialise");
-    write_atomic(path, &json)?;
-    Ok(bad)
+    (json, bad)
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! "label"}]}` per line, offsets in Unicode characters. Files are written to a temporary
 //! path and renamed, so an interrupted write never leaves half a file.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -53,34 +52,58 @@ pub fn to_json_line(d: &Document) -> String {
     serde_json::to_string(&j).expect("documents always serialise")
 }
 
-/// Writes `content` to `path` through a temporary file in the same folder and a rename.
+/// Writes `content` to `path` through a unique temporary file in the same folder, fsynced
+/// and renamed ([`jner_run::atomic`]).
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| CorpusError::io(dir, e))?;
-    }
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| CorpusError::io(&tmp, e))?;
-    f.write_all(content)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| CorpusError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| CorpusError::io(path, e))
+    Ok(jner_run::atomic::write_file(path, content)?)
 }
 
 /// Writes documents as JSONL.
 pub fn write_jsonl(path: &Path, docs: &[Document]) -> Result<()> {
+    write_atomic(path, jsonl_bytes(docs).as_bytes())
+}
+
+/// Why a label is refused, if it is.
+fn check_label(label: &str, known_only: bool) -> std::result::Result<(), String> {
+    use crate::labels::ALL;
+    if label.trim().is_empty() {
+        return Err("empty label".into());
+    }
+    if ALL.contains(&label) {
+        return Ok(());
+    }
+    if let Some(k) = ALL.iter().find(|k| k.eq_ignore_ascii_case(label.trim())) {
+        return Err(format!(
+            "label {label:?}: labels are case-sensitive, did you mean {k:?}?"
+        ));
+    }
+    if known_only {
+        return Err(format!(
+            "unknown label {label:?} (jner's labels: {}; --allow-new-labels trains on others too)",
+            ALL.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Documents as JSONL text, in memory.
+pub fn jsonl_bytes(docs: &[Document]) -> String {
     let mut out = String::new();
     for d in docs {
         out.push_str(&to_json_line(d));
         out.push('\n');
     }
-    write_atomic(path, out.as_bytes())
+    out
 }
 
 /// Reads documents from JSONL (blank lines skipped); errors name the file, line and field.
+/// An empty label, or one of jner's labels in another case (`minorchild`), is an error.
 pub fn read_jsonl(path: &Path) -> Result<Vec<Document>> {
+    read_jsonl_with(path, false)
+}
+
+/// [`read_jsonl`], and with `known_only` every label must be one of [`crate::labels::ALL`].
+pub fn read_jsonl_with(path: &Path, known_only: bool) -> Result<Vec<Document>> {
     let raw = read_utf8(path)?;
     let raw = raw.strip_prefix('\u{feff}').unwrap_or(&raw);
     let mut out = Vec::new();
@@ -121,6 +144,8 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Document>> {
                     format!("spans[{k}]: empty or reversed span {}-{}", s.start, s.end),
                 ));
             }
+            check_label(&s.label, known_only)
+                .map_err(|m| CorpusError::line(path, n, format!("spans[{k}]: {m}")))?;
             d.spans.push(Span::new(bs, be, s.label));
         }
         d.sort_spans();

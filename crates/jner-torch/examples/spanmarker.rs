@@ -73,7 +73,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 eval_docs.truncate(n);
             }
             let out = PathBuf::from(need("out")?);
-            let report = train(&train_docs, &eval_docs, &cfg, &out, serde_json::json!({}))?;
+            let run = jner_run::PendingRun::new_run(&out)?;
+            let report = train(&train_docs, &eval_docs, &cfg, run, serde_json::json!({}))?;
             println!("{}", serde_json::to_string(&report)?);
         }
         "predict" | "eval" => {

@@ -32,6 +32,15 @@ pub enum TorchError {
     Invalid(String),
 }
 
+impl From<jner_run::RunError> for TorchError {
+    fn from(e: jner_run::RunError) -> Self {
+        match e {
+            jner_run::RunError::Io { path, source } => TorchError::Io { path, source },
+            e @ jner_run::RunError::Invalid { .. } => TorchError::Invalid(e.to_string()),
+        }
+    }
+}
+
 impl TorchError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         TorchError::Io {

@@ -97,6 +97,13 @@ pub enum SplitMode {
     Spec,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    Auto,
+    Text,
+    Jsonl,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
@@ -154,6 +161,17 @@ pub struct TrainArgs {
     /// 0 = whole windows.
     #[arg(long, default_value_t = 1)]
     pub window_group: usize,
+    /// Clear an output folder that holds an earlier run, then train anew (only folders that
+    /// hold a jner run are cleared).
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
+    /// Continue the interrupted run in this folder from its last complete checkpoint; the
+    /// arguments and data must be those it was started with.
+    #[arg(long, value_name = "DIR", conflicts_with = "output_dir")]
+    pub resume: Option<PathBuf>,
+    /// Accept labels other than jner's five in --train-jsonl/--eval-jsonl.
+    #[arg(long)]
+    pub allow_new_labels: bool,
     /// Train on these documents (JSONL, as `jner data export/split` write) instead of the sources.
     #[arg(long, requires = "eval_jsonl")]
     pub train_jsonl: Option<PathBuf>,
@@ -194,12 +212,21 @@ pub struct PredictArgs {
     /// Input: text (one document per line) or JSONL (`{"id","text"}`); stdin when absent.
     #[arg(long, short)]
     pub input: Option<PathBuf>,
-    /// Output JSONL; stdout when absent.
+    /// Output JSONL (written under a temporary name, renamed when complete); stdout when
+    /// absent.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Drop entities scoring below this.
+    /// Input format: `auto` reads JSONL when the file ends in .jsonl/.ndjson or its first
+    /// non-empty line is a JSON object, text otherwise; `text`: one document per line;
+    /// `jsonl`: one `{"id","text"}` object per line.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub format: InputFormat,
+    /// Drop entities scoring below this (0 to 1).
     #[arg(long, default_value_t = 0.0)]
     pub threshold: f32,
+    /// Load the model without checking its weight files against the sha256 in jner.json.
+    #[arg(long)]
+    pub no_verify: bool,
     /// Documents per batch.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,

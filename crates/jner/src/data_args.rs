@@ -50,6 +50,24 @@ impl DataArgs {
         }
     }
 
+    /// The sources in use, for messages.
+    pub fn describe(&self) -> String {
+        if self.demo {
+            return "the demo corpus".into();
+        }
+        let mut v = Vec::new();
+        if !self.no_maccrobat {
+            v.push(format!("--data-dir {}", self.data_dir.display()));
+        }
+        if !self.no_corona {
+            v.push(format!("--corona {}", self.corona.display()));
+        }
+        if !self.no_csv {
+            v.push(format!("--csv {}", self.csv.display()));
+        }
+        v.join(", ")
+    }
+
     /// Loads the configured sources (or the demo corpus).
     pub fn load(&self) -> Result<Corpus> {
         if self.demo {

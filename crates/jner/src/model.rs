@@ -5,7 +5,15 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use jner_corpus::Recognizer;
 
+/// [`load_recognizer_with`] with the weight files verified.
 pub fn load_recognizer(dir: &Path) -> Result<Box<dyn Recognizer>> {
+    load_recognizer_with(dir, true)
+}
+
+/// Loads a model folder; with `verify`, every weight file `jner.json` records a sha256 for is
+/// checked against it first (a damaged or swapped file is an error, not a model that labels
+/// every token).
+pub fn load_recognizer_with(dir: &Path, verify: bool) -> Result<Box<dyn Recognizer>> {
     let meta = dir.join("jner.json");
     if !meta.is_file() {
         if let Some(r) = load_span_marker_checkpoint(dir)? {
@@ -20,6 +28,15 @@ pub fn load_recognizer(dir: &Path) -> Result<Box<dyn Recognizer>> {
     })?;
     let v: serde_json::Value =
         serde_json::from_str(&raw).with_context(|| format!("{}: invalid JSON", meta.display()))?;
+    if verify {
+        let n = jner_run::digest::verify_dir(dir, &v)?;
+        if n == 0 {
+            tracing::warn!(
+                "{}: no sha256 recorded (a model from an older jner); its weights are not verified",
+                meta.display()
+            );
+        }
+    }
     let backend = v.get("backend").and_then(|b| b.as_str()).unwrap_or("");
     match backend {
         "cnn" => Ok(Box::new(jner_cnn::CnnModel::load(dir)?)),

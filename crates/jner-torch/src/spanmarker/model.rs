@@ -341,10 +341,6 @@ impl SpanMarkerModel {
     /// `dir` (created if needed).
     pub fn save(&self, dir: &Path, meta: Value) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| TorchError::io(dir, e))?;
-        write_json(
-            &dir.join(JNER_JSON),
-            &json!({"backend": "spanmarker", "labels": self.entity_labels, "meta": meta}),
-        )?;
         write_json(&dir.join("config.json"), &self.config_json())?;
         {
             // on the CPU whatever the device, sorted by name for reproducible files
@@ -382,6 +378,13 @@ impl SpanMarkerModel {
             })
             .collect();
         write_json(&dir.join("added_tokens.json"), &Value::Object(added))?;
+        // jner.json last, with the digests of the weights and the tokenizer written above
+        let digests =
+            jner_run::digest::digest_files(dir, &["model.safetensors", "tokenizer.json"])?;
+        write_json(
+            &dir.join(JNER_JSON),
+            &json!({"backend": "spanmarker", "labels": self.entity_labels, "meta": meta, (jner_run::digest::DIGESTS_KEY): digests}),
+        )?;
         Ok(())
     }
 

@@ -201,19 +201,6 @@ pub fn evaluate(
     jner_eval::score_documents(docs, &preds).map_err(|e| TorchError::invalid(e.to_string()))
 }
 
-/// Writes a model folder atomically: into `<dir>.tmp`, then renamed over `dir`.
-fn save_atomic(model: &SpanMarkerModel, dir: &Path, meta: Value) -> Result<()> {
-    let tmp = dir.with_extension("tmp");
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| TorchError::io(&tmp, e))?;
-    }
-    model.save(&tmp, meta)?;
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| TorchError::io(dir, e))?;
-    }
-    std::fs::rename(&tmp, dir).map_err(|e| TorchError::io(dir, e))
-}
-
 /// HF `get_linear_schedule_with_warmup`: factor of the base lr at optimiser step `step`.
 pub fn lr_factor(step: usize, warmup: usize, total: usize) -> f64 {
     if step < warmup {
@@ -223,14 +210,15 @@ pub fn lr_factor(step: usize, warmup: usize, total: usize) -> f64 {
     }
 }
 
-/// Trains a SpanMarker model on `train`, scores `eval` after every epoch, and writes
-/// `output_dir/{best,final}/` and `output_dir/metrics.jsonl`. `meta` goes into `jner.json`
-/// (with the config and the scores added).
+/// Trains a SpanMarker model on `train`, scores `eval` after every epoch, and writes `best/`,
+/// `final/` and `metrics.jsonl` through the run folder, which is opened only once the encoder
+/// is loaded and the data prepared. `meta` goes into `jner.json` (with the config and the
+/// scores added).
 pub fn train(
     train: &[Document],
     eval: &[Document],
     cfg: &SpanMarkerConfig,
-    output_dir: &Path,
+    run: jner_run::PendingRun,
     meta: Value,
 ) -> Result<TrainReport> {
     let started = Instant::now();
@@ -282,10 +270,8 @@ pub fn train(
     }
     drop(docs);
 
-    std::fs::create_dir_all(output_dir).map_err(|e| TorchError::io(output_dir, e))?;
-    let metrics_path = output_dir.join("metrics.jsonl");
-    let mut metrics_file =
-        std::fs::File::create(&metrics_path).map_err(|e| TorchError::io(&metrics_path, e))?;
+    // everything is loaded and checked: the first write into the run folder
+    let mut run = run.open()?;
 
     let bs = cfg.batch_size.max(1);
     let steps_per_epoch = samples.len().div_ceil(bs);
@@ -395,11 +381,9 @@ pub fn train(
             eval_seconds: t1.elapsed().as_secs_f64(),
             eval: eval_report,
         };
-        {
-            use std::io::Write;
-            let line = serde_json::to_string(&m).map_err(|e| TorchError::json(&metrics_path, e))?;
-            writeln!(metrics_file, "{line}").map_err(|e| TorchError::io(&metrics_path, e))?;
-        }
+        run.record_epoch(
+            serde_json::to_value(&m).map_err(|e| TorchError::json(run.path("metrics.jsonl"), e))?,
+        )?;
         let line = match &m.eval {
             Some(r) => format!("epoch {epoch}: loss {:.4}, eval F1 {:.4}", m.loss, r.f1()),
             None => format!("epoch {epoch}: loss {:.4}", m.loss),
@@ -416,19 +400,17 @@ pub fn train(
                 report.best_f1 = Some(f1);
                 report.best_epoch = Some(epoch);
                 let meta = model_meta(&meta, cfg, epoch, Some(r));
-                save_atomic(&model, &output_dir.join("best"), meta)?;
+                run.save_model("best", |d| model.save(d, meta))?;
             }
         }
         report.epochs.push(m);
     }
     pb.finish_and_clear();
     let last = report.epochs.last().and_then(|m| m.eval.as_ref());
-    save_atomic(
-        &model,
-        &output_dir.join("final"),
-        model_meta(&meta, cfg, cfg.epochs, last),
-    )?;
+    let final_meta = model_meta(&meta, cfg, cfg.epochs, last);
+    run.save_model("final", |d| model.save(d, final_meta))?;
     report.seconds = started.elapsed().as_secs_f64();
+    run.finish()?;
     Ok(report)
 }
 

@@ -336,7 +336,14 @@ fn roberta_family_encoders() {
     let docs = corpus(1, 16, 10);
     let cfg = tiny_training_config(&enc);
     let out = dir.path().join("run");
-    let report = train(&docs, &docs, &cfg, &out, serde_json::json!({})).unwrap();
+    let report = train(
+        &docs,
+        &docs,
+        &cfg,
+        jner_run::PendingRun::new_run(&out).unwrap(),
+        serde_json::json!({}),
+    )
+    .unwrap();
     let best = report.best_f1.unwrap();
     assert!(best >= 0.9, "best F1 {best} < 0.9");
     let model = SpanMarkerModel::load(&out.join("best")).unwrap();

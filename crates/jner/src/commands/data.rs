@@ -163,19 +163,14 @@ pub fn make_split(docs: &[Document], args: &SplitArgs) -> (Split, usize) {
     }
 }
 
-/// Writes train.jsonl, eval.jsonl, GLiNER train.json/eval.json and split.json into `dir`.
-pub fn write_split(
-    dir: &Path,
+/// The files of a split, in memory: train.jsonl, eval.jsonl, GLiNER train.json/eval.json and
+/// split.json. Nothing is written here, so a training run can check everything first.
+pub fn split_files(
     s: &Split,
     args: &SplitArgs,
     oversampled: usize,
     corpus_fp: &str,
-) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    jsonl::write_jsonl(&dir.join("train.jsonl"), &s.train)?;
-    jsonl::write_jsonl(&dir.join("eval.jsonl"), &s.eval)?;
-    gliner::write_gliner_json(&dir.join("train.json"), &s.train)?;
-    gliner::write_gliner_json(&dir.join("eval.json"), &s.eval)?;
+) -> Result<Vec<(&'static str, Vec<u8>)>> {
     let base = |d: &Document| d.id.split('~').next().unwrap_or(&d.id).to_string();
     let train_ids: BTreeSet<String> = s.train.iter().map(base).collect();
     let eval_ids: BTreeSet<String> = s.eval.iter().map(|d| d.id.clone()).collect();
@@ -192,18 +187,44 @@ pub fn write_split(
         "documents_in_both": shared,
         "eval_ids": eval_ids,
     });
-    jsonl::write_atomic(
-        &dir.join("split.json"),
-        serde_json::to_string_pretty(&meta)?.as_bytes(),
-    )?;
-    eprintln!(
+    Ok(vec![
+        ("train.jsonl", jsonl::jsonl_bytes(&s.train).into_bytes()),
+        ("eval.jsonl", jsonl::jsonl_bytes(&s.eval).into_bytes()),
+        ("train.json", gliner::gliner_json(&s.train).0),
+        ("eval.json", gliner::gliner_json(&s.eval).0),
+        ("split.json", serde_json::to_vec_pretty(&meta)?),
+    ])
+}
+
+/// One line about a split, for the terminal.
+pub fn split_summary(dir: &Path, s: &Split, oversampled: usize) -> String {
+    let base = |d: &Document| d.id.split('~').next().unwrap_or(&d.id).to_string();
+    let train_ids: BTreeSet<String> = s.train.iter().map(base).collect();
+    let shared = s.eval.iter().filter(|d| train_ids.contains(&d.id)).count();
+    format!(
         "{}: train {} documents ({} oversampled copies), eval {} documents, shared {}",
         dir.display(),
         s.train.len(),
         oversampled,
         s.eval.len(),
         shared
-    );
+    )
+}
+
+/// Writes the split's files into `dir`, each atomically.
+pub fn write_split(
+    dir: &Path,
+    s: &Split,
+    args: &SplitArgs,
+    oversampled: usize,
+    corpus_fp: &str,
+) -> Result<()> {
+    let files = split_files(s, args, oversampled, corpus_fp)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, bytes) in files {
+        jsonl::write_atomic(&dir.join(name), &bytes)?;
+    }
+    eprintln!("{}", split_summary(dir, s, oversampled));
     Ok(())
 }
 

@@ -1,19 +1,40 @@
 //! `jner predict`: text lines or JSONL in, one JSONL line of entities per document out.
+//!
+//! The output file is written under a temporary name and renamed when every document is
+//! done, so a failure (bad line 2, a model error) leaves an existing file as it was; an
+//! output that is the input file is refused before anything is read.
 
 use std::io::{BufRead, BufWriter, Write};
+use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use jner_corpus::{PredictOptions, Recognizer};
+use jner_run::atomic::AtomicFile;
 use serde_json::{json, Value};
 
-use crate::cli::PredictArgs;
-use crate::model::load_recognizer;
+use crate::cli::{InputFormat, PredictArgs};
+use crate::model::load_recognizer_with;
 
 /// Documents read before each call to the model.
 const CHUNK: usize = 1024;
+/// ... or fewer, once they hold this many bytes of text (a file of long lines).
+const CHUNK_BYTES: usize = 8 << 20;
 
 pub fn predict(args: &PredictArgs) -> Result<()> {
-    let rec = load_recognizer(&args.model)?;
+    anyhow::ensure!(
+        args.threshold.is_finite() && (0.0..=1.0).contains(&args.threshold),
+        "--threshold must be a number in [0, 1], got {}",
+        args.threshold
+    );
+    if let (Some(i), Some(o)) = (&args.input, &args.output) {
+        if same_file(i, o) {
+            bail!(
+                "--output {} is the input file: predictions would destroy it; write them to another file",
+                o.display()
+            );
+        }
+    }
+    let rec = load_recognizer_with(&args.model, !args.no_verify)?;
     let opts = PredictOptions {
         threshold: args.threshold,
         batch_size: args.batch_size.max(1),
@@ -28,15 +49,62 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         .input
         .as_ref()
         .map_or("<stdin>".to_string(), |p| p.display().to_string());
-    let output: Box<dyn Write> = match &args.output {
-        Some(p) => {
-            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
-        }
-        None => Box::new(std::io::stdout().lock()),
+    let mut jsonl_mode: Option<bool> = match args.format {
+        InputFormat::Text => Some(false),
+        InputFormat::Jsonl => Some(true),
+        InputFormat::Auto => args
+            .input
+            .as_ref()
+            .and_then(|p| p.extension())
+            .and_then(|e| e.to_str())
+            .filter(|e| matches!(e.to_ascii_lowercase().as_str(), "jsonl" | "ndjson"))
+            .map(|_| true),
     };
-    let mut out = BufWriter::new(output);
+    match &args.output {
+        Some(p) => {
+            let mut f = AtomicFile::create(p)?;
+            let docs = run(rec.as_ref(), &opts, input, &name, &mut jsonl_mode, &mut f)?;
+            f.commit()?;
+            tracing::info!("predicted {docs} documents into {}", p.display());
+        }
+        None => {
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            let docs = run(rec.as_ref(), &opts, input, &name, &mut jsonl_mode, &mut out)?;
+            out.flush()?;
+            tracing::info!("predicted {docs} documents");
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name one file (the same device and inode; a link or another spelling
+/// of the path included). A missing output is never the input.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(x), Ok(y)) => {
+            use std::os::unix::fs::MetadataExt;
+            x.dev() == y.dev() && x.ino() == y.ino()
+        }
+        #[cfg(not(unix))]
+        (Ok(_), Ok(_)) => match (a.canonicalize(), b.canonicalize()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn run(
+    rec: &dyn Recognizer,
+    opts: &PredictOptions,
+    input: Box<dyn BufRead>,
+    name: &str,
+    jsonl_mode: &mut Option<bool>,
+    out: &mut impl Write,
+) -> Result<usize> {
     let mut batch: Vec<(Value, String)> = Vec::with_capacity(CHUNK);
-    let mut jsonl_mode: Option<bool> = None;
+    let mut batch_bytes = 0usize;
     let mut docs = 0usize;
     for (n, line) in input.split(b'\n').enumerate() {
         let n = n + 1;
@@ -53,36 +121,37 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         } else {
             text
         };
-        // JSONL when the first non-empty line is a JSON object with "text".
+        // auto: JSONL when the first non-empty line is a JSON object
         if jsonl_mode.is_none() && !text.trim().is_empty() {
-            jsonl_mode = Some(
+            *jsonl_mode = Some(
                 text.trim_start().starts_with('{')
-                    && serde_json::from_str::<Value>(text).is_ok_and(|v| v.get("text").is_some()),
+                    && serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object()),
             );
         }
-        let item = if jsonl_mode == Some(true) {
+        let item = if *jsonl_mode == Some(true) {
             if text.trim().is_empty() {
                 continue;
             }
             let v: Value = serde_json::from_str(text)
                 .map_err(|e| anyhow::anyhow!("{name}:{n}: not a JSON line: {e}"))?;
-            let t = v
-                .get("text")
-                .and_then(Value::as_str)
-                .ok_or_else(|| anyhow::anyhow!("{name}:{n}: no \"text\" string field"))?;
+            let t = v.get("text").and_then(Value::as_str).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{name}:{n}: no \"text\" string field (JSONL input needs {{\"id\", \"text\"}} on every line; --format text reads each line as plain text)"
+                )
+            })?;
             (v.get("id").cloned().unwrap_or(json!(n)), t.to_string())
         } else {
             (json!(n), text.to_string())
         };
+        batch_bytes += item.1.len();
         batch.push(item);
-        if batch.len() == CHUNK {
-            docs += flush(rec.as_ref(), &opts, &mut batch, &mut out)?;
+        if batch.len() == CHUNK || batch_bytes >= CHUNK_BYTES {
+            docs += flush(rec, opts, &mut batch, out)?;
+            batch_bytes = 0;
         }
     }
-    docs += flush(rec.as_ref(), &opts, &mut batch, &mut out)?;
-    out.flush()?;
-    tracing::info!("predicted {docs} documents");
-    Ok(())
+    docs += flush(rec, opts, &mut batch, out)?;
+    Ok(docs)
 }
 
 fn flush(
@@ -99,11 +168,25 @@ fn flush(
         .predict(&texts, opts)
         .map_err(|e| anyhow::anyhow!("prediction failed: {e}"))?;
     for ((id, text), ents) in batch.iter().zip(preds) {
-        let chars: Vec<(usize, char)> = text.char_indices().collect();
-        let byte_at = |c: usize| chars.get(c).map_or(text.len(), |x| x.0);
+        // entity offsets are in characters: one pass over the text maps them to bytes
+        let mut bounds: Vec<usize> = ents.iter().flat_map(|e| [e.start, e.end]).collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut byte_of = std::collections::HashMap::with_capacity(bounds.len());
+        let mut it = bounds.iter().peekable();
+        for (ci, (bi, _)) in text.char_indices().enumerate() {
+            while it.peek().is_some_and(|&&c| c == ci) {
+                byte_of.insert(ci, bi);
+                it.next();
+            }
+            if it.peek().is_none() {
+                break;
+            }
+        }
+        let at = |c: usize| byte_of.get(&c).copied().unwrap_or(text.len());
         let ents: Vec<Value> = ents
             .iter()
-            .map(|e| json!({"start": e.start, "end": e.end, "label": e.label, "score": e.score, "text": &text[byte_at(e.start)..byte_at(e.end)]}))
+            .map(|e| json!({"start": e.start, "end": e.end, "label": e.label, "score": e.score, "text": &text[at(e.start)..at(e.end)]}))
             .collect();
         serde_json::to_writer(&mut *out, &json!({"id": id, "entities": ents}))?;
         out.write_all(b"\n")?;
