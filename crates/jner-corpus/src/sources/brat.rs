@@ -200,6 +200,8 @@ fn parse_t_line(
 /// The `.txt` files of a MACCROBAT folder: either a flat folder of `.txt`/`.ann` pairs or a
 /// folder of release subfolders (`MACCROBAT2018/`, `MACCROBAT2020/`). A document present in
 /// several releases is taken once, from the first release in name order.
+/// Each document is keyed by its stem and maps to its folder; the file names are
+/// `{stem}.txt` and `{stem}.ann` (stems may hold dots: `case.1.txt`).
 fn find_documents(dir: &Path, stats: &mut BratStats) -> Result<BTreeMap<String, PathBuf>> {
     let list = |d: &Path| -> Result<Vec<PathBuf>> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(d)
@@ -237,11 +239,7 @@ fn find_documents(dir: &Path, stats: &mut BratStats) -> Result<BTreeMap<String, 
                     stats.duplicate_documents_skipped += 1;
                 }
                 std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(
-                        folder
-                            .join(p.file_name().unwrap_or_default())
-                            .with_extension(""),
-                    );
+                    v.insert(folder.clone());
                 }
             }
         }
@@ -256,6 +254,12 @@ pub fn read_maccrobat(
     stats: &mut BratStats,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Document>> {
+    if dir.is_file() {
+        return Err(CorpusError::file(
+            dir,
+            "--data-dir must be a folder (of .txt/.ann pairs, or of MACCROBAT2018/, MACCROBAT2020/), and this is a file",
+        ));
+    }
     if !dir.is_dir() {
         return Err(CorpusError::Missing {
             what: "MACCROBAT folder",
@@ -266,9 +270,9 @@ pub fn read_maccrobat(
         });
     }
     let mut out = Vec::new();
-    for (stem, base) in find_documents(dir, stats)? {
-        let txt = base.with_extension("txt");
-        let ann = base.with_extension("ann");
+    for (stem, folder) in find_documents(dir, stats)? {
+        let txt = folder.join(format!("{stem}.txt"));
+        let ann = folder.join(format!("{stem}.ann"));
         match (txt.is_file(), ann.is_file()) {
             (true, true) => {}
             (true, false) => {
@@ -469,5 +473,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("--data-dir") && e.contains("figshare"), "{e}");
+    }
+
+    #[test]
+    fn stems_with_dots_load_their_own_text() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), "case.txt", b"fever");
+        write(tmp.path(), "case.ann", b"T1\tSign_symptom 0 5\tfever\n");
+        write(tmp.path(), "case.1.txt", b"cough now");
+        write(tmp.path(), "case.1.ann", b"T1\tSign_symptom 0 5\tcough\n");
+        let (mut st, mut w) = (BratStats::default(), Vec::new());
+        let docs = read_maccrobat(tmp.path(), AgeRule::Units, &mut st, &mut w).unwrap();
+        let mut got: Vec<(String, String)> = docs
+            .iter()
+            .map(|d| (d.id.clone(), d.text.clone()))
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].0.ends_with("case") && got[0].1 == "fever", "{got:?}");
+        assert!(
+            got[1].0.ends_with("case.1") && got[1].1 == "cough now",
+            "{got:?}"
+        );
+        // alone, a dotted pair is found too
+        let solo = tmp.path().join("solo");
+        write(&solo, "a.b.txt", b"fever");
+        write(&solo, "a.b.ann", b"T1\tSign_symptom 0 5\tfever\n");
+        let docs = read_maccrobat(&solo, AgeRule::Units, &mut st, &mut w).unwrap();
+        assert_eq!(docs.len(), 1);
+    }
+
+    #[test]
+    fn data_dir_that_is_a_file_says_so() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), "f.txt", b"x");
+        let (mut st, mut w) = (BratStats::default(), Vec::new());
+        let e = read_maccrobat(&tmp.path().join("f.txt"), AgeRule::Units, &mut st, &mut w)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("f.txt") && e.contains("is a file"), "{e}");
     }
 }

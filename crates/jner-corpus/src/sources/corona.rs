@@ -61,12 +61,14 @@ pub fn parse_corona(
     stats: &mut CoronaStats,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Document>> {
+    let raw = raw.strip_prefix('\u{feff}').unwrap_or(raw);
     let root: Value = serde_json::from_str(raw)
         .map_err(|e| CorpusError::line(path, e.line(), format!("invalid JSON: {e}")))?;
     let examples = field(&root, "examples", "top level", path)?
         .as_array()
         .ok_or_else(|| CorpusError::file(path, "\"examples\" is not an array"))?;
     let mut out = Vec::with_capacity(examples.len());
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, ex) in examples.iter().enumerate() {
         let at = format!("examples[{i}]");
         let text = field(ex, "content", &at, path)?
@@ -77,6 +79,12 @@ pub fn parse_corona(
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| i.to_string());
+        if let Some(first) = seen.insert(id.clone(), i) {
+            return Err(CorpusError::file(
+                path,
+                format!("{at}.id: {id:?} is also the id of examples[{first}]; ids must be unique"),
+            ));
+        }
         let index = CharIndex::new(text);
         let mut doc = Document::new(format!("corona/{id}"), "corona", text);
         let anns = match ex.get("annotations") {
@@ -154,6 +162,22 @@ mod tests {
         assert_eq!(docs[0].spans.len(), 1);
         assert_eq!(docs[0].span_text(&docs[0].spans[0]), "fever");
         assert_eq!((st.kept, st.annotations_by_tag["Medicine"]), (1, 1));
+    }
+
+    #[test]
+    fn duplicate_corona_ids_are_refused() {
+        let raw = r#"{"examples":[{"id":"a","content":"x","annotations":[]},{"id":"a","content":"y","annotations":[]}]}"#;
+        let e = parse(raw).0.unwrap_err().to_string();
+        assert!(
+            e.contains("examples[1].id") && e.contains("examples[0]"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn corona_bom_is_accepted() {
+        let raw = "\u{feff}{\"examples\":[{\"id\":\"a\",\"content\":\"x\",\"annotations\":[]}]}";
+        assert_eq!(parse(raw).0.unwrap().len(), 1);
     }
 
     #[test]

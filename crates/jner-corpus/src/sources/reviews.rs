@@ -2,7 +2,9 @@
 //! `gender_col` are `;`-separated phrase lists labelled MinorChild and GenderIndication at
 //! every case-insensitive word-boundary occurrence. Rows with a non-empty `medical_col` are
 //! excluded (their medical spans are not annotated against the clinical labels); rows with
-//! neither `minor_col` nor `gender_col` are skipped. Extra columns are ignored; a BOM, CRLF
+//! neither `minor_col` nor `gender_col` are skipped. Extra columns are ignored, but every row
+//! must have the header's number of fields, a quote that opens a field must close, and each
+//! known column may appear once (else rows are silently misread). A BOM, CRLF
 //! line endings and quoted newlines are accepted.
 
 use std::collections::HashMap;
@@ -42,6 +44,51 @@ pub fn read_reviews(
     parse_reviews(&bytes, path, stats, warnings)
 }
 
+/// The line where a quoted field opens that no quote closes before the end of the input
+/// (RFC 4180 quoting, as the `csv` crate reads it: a quote opens a field only at its start,
+/// `""` inside is a quote).
+fn unterminated_quote(bytes: &[u8]) -> Option<usize> {
+    let (mut line, mut opened_at) = (1usize, 0usize);
+    let (mut in_quotes, mut field_start) = (false, true);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_quotes {
+            if b == b'"' {
+                if bytes.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    in_quotes = false;
+                }
+            } else if b == b'\n' {
+                line += 1;
+            }
+        } else {
+            match b {
+                b'"' if field_start => {
+                    in_quotes = true;
+                    opened_at = line;
+                }
+                b',' => {
+                    field_start = true;
+                    i += 1;
+                    continue;
+                }
+                b'\n' => {
+                    line += 1;
+                    field_start = true;
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            field_start = false;
+        }
+        i += 1;
+    }
+    in_quotes.then_some(opened_at)
+}
+
 /// Parses reviews CSV content; `path` only names the source in errors.
 pub fn parse_reviews(
     bytes: &[u8],
@@ -60,6 +107,36 @@ pub fn parse_reviews(
         .iter()
         .map(|h| h.trim().to_string())
         .collect::<Vec<_>>();
+    for name in [
+        "ori_review",
+        "minor_col",
+        "gender_col",
+        "medical_col",
+        "qid",
+    ] {
+        let at: Vec<usize> = (0..headers.len()).filter(|&i| headers[i] == name).collect();
+        if at.len() > 1 {
+            return Err(CorpusError::line(
+                path,
+                1,
+                format!(
+                    "the header has {} \"{name}\" columns (columns {}); keep one",
+                    at.len(),
+                    at.iter()
+                        .map(|i| (i + 1).to_string())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            ));
+        }
+    }
+    if let Some(line) = unterminated_quote(bytes) {
+        return Err(CorpusError::line(
+            path,
+            line,
+            "a quoted field opens here and is never closed: every row after it would be read as part of this one; close the quote (a quote inside a quoted field is written \"\")",
+        ));
+    }
     let col = |name: &str| headers.iter().position(|h| h == name);
     let review = col("ori_review").ok_or_else(|| {
         CorpusError::line(
@@ -91,6 +168,17 @@ pub fn parse_reviews(
         }
         stats.rows += 1;
         let line = record.position().map_or(0, |p| p.line() as usize);
+        if record.len() != headers.len() {
+            return Err(CorpusError::line(
+                path,
+                line,
+                format!(
+                    "{} fields where the header has {}: a stray quote or delimiter (quote fields that hold commas, write a quote inside one as \"\")",
+                    record.len(),
+                    headers.len()
+                ),
+            ));
+        }
         let cell = |c: Option<usize>| c.and_then(|c| record.get(c)).unwrap_or("").trim();
         if !cell(medical).is_empty() {
             stats.rows_excluded_medical += 1;
@@ -168,7 +256,7 @@ mod tests {
                    1,\"My son,\r\nhe loves it\",son;he,,,x\r\n\
                    2,\"Colic!\",son,colic,,y\r\n\
                    3,\"Nothing here\",,,,\r\n\
-                   4,\"As a mom of twins\",twins;triplets,,mom,z,w\r\n";
+                   4,\"As a mom of twins\",twins;triplets,,mom,z\r\n";
         let (docs, st, w) = read(csv.as_bytes());
         let docs = docs.unwrap();
         assert_eq!(docs.len(), 2);
@@ -204,5 +292,38 @@ mod tests {
         let (r, ..) = read(b"ori_review,minor_col\n\"ok son\",son\n\"bad \xff son\",son\n");
         let e = r.unwrap_err().to_string();
         assert!(e.contains(":3:") && e.contains("UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn unterminated_quote_is_an_error_naming_its_line() {
+        let csv =
+            b"ori_review,minor_col\n\"fine son\",son\n\"my son broke it,son\nnext row son,son\n";
+        let (r, ..) = read(csv);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains(":3:") && e.contains("never closed"), "{e}");
+        // quotes inside quoted fields and in the middle of unquoted ones are fine
+        let ok = b"ori_review,minor_col\n\"a \"\"5\"\" son\",son\nmy 5\" son,son\n";
+        let (r, ..) = read(ok);
+        assert_eq!(r.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn row_with_other_field_count_is_an_error() {
+        let (r, ..) = read(b"ori_review,minor_col\nmy son, 7,son\n");
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains(":2:") && e.contains("3 fields where the header has 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn second_ori_review_column_is_an_error() {
+        let (r, ..) = read(b"ori_review,minor_col,ori_review\nmy son,son,x\n");
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains(":1:") && e.contains("2 \"ori_review\" columns (columns 1 and 3)"),
+            "{e}"
+        );
     }
 }
