@@ -13,6 +13,11 @@
 //! ±`depth·window` tokens, LayerNorm per token), so the probabilities — and the Viterbi
 //! decoding, which always runs over the whole document — are exactly those of a single
 //! pass over the whole document, while memory stays bounded.
+//!
+//! Texts longer than [`SEGMENT_BYTES`] (a whole file on one line, a dump) are decoded segment
+//! by segment, cut at a line end, else a sentence end, else a space, in the second half of
+//! each segment: prediction memory is then bounded by the segment, not by the text. Below
+//! that size (every document of the corpora is far below it) the result is exact.
 
 use crate::config::CnnConfig;
 use crate::decoder::{entities, Viterbi};
@@ -27,6 +32,46 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
+
+/// Texts longer than this are predicted in segments of at most this many bytes.
+pub const SEGMENT_BYTES: usize = 256 << 10;
+
+/// Byte ranges covering `text`, each at most `max` bytes (at least one character), cut at
+/// the last line end in the second half of the range, else the last sentence end (`.`, `!`,
+/// `?` followed by whitespace), else the last whitespace, else a character boundary.
+pub fn segments(text: &str, max: usize) -> Vec<(usize, usize)> {
+    let max = max.max(8);
+    let mut out = Vec::new();
+    let mut a = 0;
+    while text.len() - a > max {
+        let mut lim = a + max;
+        while !text.is_char_boundary(lim) {
+            lim -= 1;
+        }
+        let mut half = a + max / 2;
+        while !text.is_char_boundary(half) {
+            half -= 1;
+        }
+        let w = &text.as_bytes()[half..lim];
+        let after = |i: usize| half + i + 1;
+        let cut = w
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map(after)
+            .or_else(|| {
+                w.windows(2)
+                    .rposition(|p| matches!(p[0], b'.' | b'!' | b'?') && p[1].is_ascii_whitespace())
+                    .map(|i| half + i + 2)
+            })
+            .or_else(|| w.iter().rposition(|b| b.is_ascii_whitespace()).map(after))
+            .unwrap_or(lim);
+        let cut = if cut <= a { lim } else { cut };
+        out.push((a, cut));
+        a = cut;
+    }
+    out.push((a, text.len()));
+    out
+}
 
 /// Tokens per forward pass at prediction time.
 pub const CHUNK_TOKENS: usize = 1024;
@@ -176,8 +221,33 @@ impl CnnModel {
         }
     }
 
-    /// Entities of one text (character offsets, sorted by start).
+    /// Entities of one text (character offsets, sorted by start); long texts segment by
+    /// segment ([`SEGMENT_BYTES`]).
     pub(crate) fn predict_one(&self, text: &str, threshold: f32, s: &mut Scratch) -> Vec<Entity> {
+        if text.len() <= SEGMENT_BYTES {
+            return self.predict_segment(text, threshold, s);
+        }
+        let mut out = Vec::new();
+        let mut chars_before = 0;
+        for (a, b) in segments(text, SEGMENT_BYTES) {
+            let seg = &text[a..b];
+            out.extend(
+                self.predict_segment(seg, threshold, s)
+                    .into_iter()
+                    .map(|mut e| {
+                        e.start += chars_before;
+                        e.end += chars_before;
+                        e
+                    }),
+            );
+            chars_before += seg.chars().count();
+        }
+        // the scratch of a long text is not kept for the next one
+        *s = Scratch::default();
+        out
+    }
+
+    fn predict_segment(&self, text: &str, threshold: f32, s: &mut Scratch) -> Vec<Entity> {
         self.doc_probs(text, s);
         let n = s.tokens.len();
         if n == 0 || self.labels.is_empty() {

@@ -427,3 +427,64 @@ fn config_serde_round_trip() {
     assert_eq!(partial.width, 64);
     assert_eq!(partial.depth, 3);
 }
+
+#[test]
+fn segments_cover_the_text_and_cut_at_line_or_sentence_ends() {
+    use crate::model::segments;
+    let t = "Ab. cd ée\nfg hi! jk lm ".repeat(40) + &"ü".repeat(300);
+    for max in [8, 9, 17, 64, 1000, 1 << 20] {
+        let seg = segments(&t, max);
+        assert_eq!(seg[0].0, 0);
+        assert_eq!(seg.last().unwrap().1, t.len());
+        for w in seg.windows(2) {
+            assert_eq!(w[0].1, w[1].0);
+        }
+        for &(a, b) in &seg {
+            assert!(b > a && b - a <= max.max(8), "{max}: {a}..{b}");
+            let _ = &t[a..b]; // char boundaries, or this panics
+        }
+    }
+    let lines = "one two three\n".repeat(100);
+    let seg = segments(&lines, 64);
+    for &(_, b) in &seg[..seg.len() - 1] {
+        assert!(lines[..b].ends_with('\n'));
+    }
+    let sentences = "One two three. ".repeat(100);
+    for &(_, b) in &segments(&sentences, 64)[..1] {
+        assert!(sentences[..b].ends_with(". "), "{:?}", &sentences[..b]);
+    }
+}
+
+#[test]
+fn long_texts_predict_by_segment_with_consistent_offsets() {
+    use crate::model::{segments, SEGMENT_BYTES};
+    let docs = synthetic(120, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_cfg();
+    let (_, model) = train_model(&docs, &[], &cfg, dir.path(), serde_json::Value::Null).unwrap();
+    let block: String = docs
+        .iter()
+        .map(|d| d.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = block.repeat(SEGMENT_BYTES / block.len() * 2 + 3);
+    assert!(text.len() > 2 * SEGMENT_BYTES);
+    let got = model.predict_texts(&[&text], 0.0).remove(0);
+    assert!(!got.is_empty());
+    // the same as predicting each segment alone, shifted by the characters before it
+    let mut want = Vec::new();
+    let mut before = 0;
+    for (a, b) in segments(&text, SEGMENT_BYTES) {
+        for mut e in model.predict_texts(&[&text[a..b]], 0.0).remove(0) {
+            e.start += before;
+            e.end += before;
+            want.push(e);
+        }
+        before += text[a..b].chars().count();
+    }
+    assert_eq!(got, want);
+    let chars: Vec<char> = text.chars().collect();
+    for e in &got {
+        assert!(e.start < e.end && e.end <= chars.len());
+    }
+}

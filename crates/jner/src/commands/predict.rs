@@ -109,39 +109,44 @@ fn run(
     for (n, line) in input.split(b'\n').enumerate() {
         let n = n + 1;
         let bytes = line.with_context(|| format!("reading {name}"))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
+        let mut text = String::from_utf8(bytes).map_err(|e| {
             anyhow::anyhow!(
                 "{name}:{n}: not valid UTF-8 (byte {})",
                 e.utf8_error().valid_up_to()
             )
         })?;
-        let text = text.strip_suffix('\r').unwrap_or(&text);
-        let text = if n == 1 {
-            text.strip_prefix('\u{feff}').unwrap_or(text)
-        } else {
-            text
-        };
+        // in place: a long line is not copied
+        if text.ends_with('\r') {
+            text.pop();
+        }
+        if n == 1 && text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         // auto: JSONL when the first non-empty line is a JSON object
         if jsonl_mode.is_none() && !text.trim().is_empty() {
             *jsonl_mode = Some(
                 text.trim_start().starts_with('{')
-                    && serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object()),
+                    && serde_json::from_str::<serde::de::IgnoredAny>(&text).is_ok()
+                    && text.trim_end().ends_with('}'),
             );
         }
         let item = if *jsonl_mode == Some(true) {
             if text.trim().is_empty() {
                 continue;
             }
-            let v: Value = serde_json::from_str(text)
+            let mut v: Value = serde_json::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("{name}:{n}: not a JSON line: {e}"))?;
-            let t = v.get("text").and_then(Value::as_str).ok_or_else(|| {
-                anyhow::anyhow!(
+            drop(text);
+            let id = v.get("id").cloned().unwrap_or(json!(n));
+            let t = match v.get_mut("text").map(Value::take) {
+                Some(Value::String(t)) => t,
+                _ => bail!(
                     "{name}:{n}: no \"text\" string field (JSONL input needs {{\"id\", \"text\"}} on every line; --format text reads each line as plain text)"
-                )
-            })?;
-            (v.get("id").cloned().unwrap_or(json!(n)), t.to_string())
+                ),
+            };
+            (id, t)
         } else {
-            (json!(n), text.to_string())
+            (json!(n), text)
         };
         batch_bytes += item.1.len();
         batch.push(item);
