@@ -101,6 +101,7 @@ pub mod linalg;
 pub mod model;
 pub mod net;
 mod optim;
+mod resume;
 pub mod tokenizer;
 pub mod train;
 pub mod vectors;

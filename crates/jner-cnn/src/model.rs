@@ -494,7 +494,10 @@ fn load_vectors(dir: &Path) -> Result<Vectors> {
     Vectors::from_parts(words, data, shape[1]).map_err(|e| CnnError::file(&p, e.to_string()))
 }
 
-fn write_safetensors(path: &Path, tensors: &[(String, Vec<usize>, Vec<u8>)]) -> Result<()> {
+pub(crate) fn write_safetensors(
+    path: &Path,
+    tensors: &[(String, Vec<usize>, Vec<u8>)],
+) -> Result<()> {
     let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
         .iter()
         .map(|(n, s, b)| {

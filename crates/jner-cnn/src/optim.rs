@@ -302,6 +302,43 @@ impl Adam {
         }
     }
 
+    /// The moments, the averaged weights and the step count, for a checkpoint. Only valid
+    /// right after [`Adam::flush`] (no sparse row is behind).
+    pub fn state(&self) -> (&[f32], &[f32], Option<&[f32]>, i32) {
+        debug_assert!(self.hist.len() == 1, "state taken outside a flush");
+        (&self.m, &self.v, self.avg.as_deref(), self.t)
+    }
+
+    /// Restores what [`Adam::state`] gave (the sparse layout is the network's own).
+    pub fn restore(
+        &mut self,
+        m: Vec<f32>,
+        v: Vec<f32>,
+        avg: Option<Vec<f32>>,
+        t: i32,
+    ) -> Result<(), String> {
+        if m.len() != self.m.len() || v.len() != self.v.len() {
+            return Err(format!(
+                "optimizer moments of {} values for {} parameters",
+                m.len(),
+                self.m.len()
+            ));
+        }
+        if avg.is_some() != self.avg.is_some()
+            || avg.as_ref().is_some_and(|a| a.len() != self.m.len())
+        {
+            return Err("the averaged weights do not match the configuration".into());
+        }
+        self.m = m;
+        self.v = v;
+        self.avg = avg;
+        self.t = t;
+        self.row_step.fill(0);
+        self.hist.clear();
+        self.hist.push(HIST0);
+        Ok(())
+    }
+
     /// The averaged weights (up to date only after [`Adam::flush`]).
     pub fn avg_mut(&mut self) -> Option<&mut Vec<f32>> {
         self.avg.as_mut()

@@ -488,3 +488,84 @@ fn long_texts_predict_by_segment_with_consistent_offsets() {
         assert!(e.start < e.end && e.end <= chars.len());
     }
 }
+
+/// A run interrupted after epoch 2 (what a crash during epoch 3 leaves: checkpoints 1-2,
+/// best/, the first two metrics lines) and resumed ends with exactly the weights of the
+/// uninterrupted run.
+#[test]
+fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
+    use crate::train::TrainReport;
+    use jner_run::{PendingRun, RunDir, RunMode};
+    use serde_json::Value;
+    let train_docs = synthetic(60, 11);
+    let eval_docs = synthetic(12, 12);
+    let mut cfg = small_cfg();
+    cfg.epochs = 4;
+    cfg.save_checkpoints = true;
+    cfg.dropout = 0.2;
+    cfg.threads = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let whole = train(
+        &train_docs,
+        &eval_docs,
+        &cfg,
+        PendingRun::new_run(&a).unwrap(),
+        Value::Null,
+    )
+    .unwrap();
+    train(
+        &train_docs,
+        &eval_docs,
+        &cfg,
+        PendingRun::new_run(&b).unwrap(),
+        Value::Null,
+    )
+    .unwrap();
+    // the crash: epochs 3 and 4 never happened
+    for gone in ["checkpoint-epoch-3", "checkpoint-epoch-4", "final"] {
+        std::fs::remove_dir_all(b.join(gone)).unwrap();
+    }
+    std::fs::remove_file(b.join("train_report.json")).unwrap();
+    let metrics = std::fs::read_to_string(b.join("metrics.jsonl")).unwrap();
+    let two: String = metrics.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(b.join("metrics.jsonl"), two).unwrap();
+    let plan = RunDir::check(&b, RunMode::Resume, &Value::Null).unwrap();
+    assert_eq!(plan.resume_from(), Some(2));
+    let resumed = train(
+        &train_docs,
+        &eval_docs,
+        &cfg,
+        plan.pending(Value::Null),
+        Value::Null,
+    )
+    .unwrap();
+    for f in [
+        "final/model.safetensors",
+        "checkpoint-epoch-4/model.safetensors",
+        "checkpoint-epoch-4/trainer_state.safetensors",
+        "best/model.safetensors",
+    ] {
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{f} differs after the resume"
+        );
+    }
+    assert_eq!(resumed.best_epoch, whole.best_epoch);
+    assert_eq!(resumed.best_f1.to_bits(), whole.best_f1.to_bits());
+    assert_eq!(resumed.epochs.len(), 4);
+    let losses = |r: &TrainReport| {
+        r.epochs
+            .iter()
+            .map(|e| e.loss.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(losses(&resumed), losses(&whole));
+    assert_eq!(
+        std::fs::read_to_string(b.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
+}

@@ -14,6 +14,8 @@ use crate::{CnnError, Result};
 use jner_corpus::rng::Rng;
 use jner_corpus::Document;
 use jner_run::PendingRun;
+
+use crate::resume;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -43,7 +45,7 @@ pub struct Alignment {
 }
 
 /// Numbers of one epoch.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct EpochReport {
     pub epoch: usize,
     /// Mean token negative log-likelihood over the epoch.
@@ -429,7 +431,33 @@ pub fn train(
     let mut best_f1 = f64::NEG_INFINITY;
     let mut best_epoch = 0;
     let (mut total_train, mut total_eval) = (0.0, 0.0);
-    for epoch in 1..=cfg.epochs {
+    let mut first_epoch = 1;
+    if let Some(n) = run.resume_from().filter(|&n| n > 0) {
+        let dir = run.checkpoint_dir(n);
+        let st = resume::load(&dir, n_params, cfg.use_averages)?;
+        if st.epoch != n {
+            return Err(CnnError::file(
+                dir.join(resume::STATE_JSON),
+                format!("records epoch {}, the folder's name says {n}", st.epoch),
+            ));
+        }
+        model.net.params.data = st.weights;
+        adam.restore(st.m, st.v, st.avg, st.t)
+            .map_err(|e| CnnError::file(dir.join(resume::STATE_TENSORS), e))?;
+        best_f1 = st.best_f1;
+        best_epoch = st.best_epoch;
+        epochs = st.epochs;
+        total_train = st.train_seconds;
+        total_eval = st.eval_seconds;
+        // the same data order and generator state as the uninterrupted run
+        for _ in 0..n {
+            rng.shuffle(&mut order);
+        }
+        first_epoch = n + 1;
+        bar.inc((n.min(cfg.epochs) * n_batches) as u64);
+        tracing::info!(epoch = n, "resumed from {}", dir.display());
+    }
+    for epoch in first_epoch..=cfg.epochs {
         bar.set_prefix(format!("{epoch}/{}", cfg.epochs));
         let t0 = Instant::now();
         rng.shuffle(&mut order);
@@ -592,18 +620,6 @@ pub fn train(
             "eval": model.scores,
         });
         run.record_epoch(line)?;
-        if cfg.save_checkpoints {
-            run.save_model(&format!("checkpoint-epoch-{epoch}"), |d| model.save(d))?;
-        }
-        if f1 > best_f1 || eval.is_empty() {
-            best_f1 = f1;
-            best_epoch = epoch;
-            run.save_model("best", |d| model.save(d))?;
-        }
-        // back to the raw weights for the next epoch (the average keeps following them)
-        if let Some(a) = adam.avg_mut() {
-            std::mem::swap(a, &mut model.net.params.data);
-        }
         tracing::info!(
             epoch,
             loss = ep.loss,
@@ -612,6 +628,38 @@ pub fn train(
             "epoch done"
         );
         epochs.push(ep);
+        // best/ before the checkpoint: a checkpoint never records a best/ not yet written
+        if f1 > best_f1 || eval.is_empty() {
+            best_f1 = f1;
+            best_epoch = epoch;
+            run.save_model("best", |d| model.save(d))?;
+        }
+        if cfg.save_checkpoints {
+            // the model holds the weights evaluated (averaged, when kept); training goes on
+            // from the raw ones, in the average's slot until the swap below
+            let (m, v, slot, t) = adam.state();
+            let (raw, avg) = match slot {
+                Some(raw) => (raw, Some(model.net.params.data.as_slice())),
+                None => (model.net.params.data.as_slice(), None),
+            };
+            run.save_model(&format!("checkpoint-epoch-{epoch}"), |d| {
+                model.save(d)?;
+                resume::save(
+                    d,
+                    epoch,
+                    raw,
+                    (m, v, avg, t),
+                    best_f1,
+                    best_epoch,
+                    &epochs,
+                    (total_train, total_eval),
+                )
+            })?;
+        }
+        // back to the raw weights for the next epoch (the average keeps following them)
+        if let Some(a) = adam.avg_mut() {
+            std::mem::swap(a, &mut model.net.params.data);
+        }
     }
     bar.finish_and_clear();
     if let Some(a) = adam.take_avg() {

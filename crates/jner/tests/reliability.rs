@@ -447,3 +447,58 @@ fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
     }
 }
+
+#[test]
+fn resume_continues_an_interrupted_run_bit_for_bit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    assert!(train_demo(&a, &["--epochs", "3"]).status.success());
+    assert!(train_demo(&b, &["--epochs", "3"]).status.success());
+    // what a crash in epoch 3 leaves behind
+    std::fs::remove_dir_all(b.join("checkpoint-epoch-3")).unwrap();
+    std::fs::remove_dir_all(b.join("final")).unwrap();
+    std::fs::remove_file(b.join("train_report.json")).unwrap();
+    let m = std::fs::read_to_string(b.join("metrics.jsonl")).unwrap();
+    let kept: String = m.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(b.join("metrics.jsonl"), kept).unwrap();
+    // other arguments: refused, naming what differs
+    let err = fails(&[
+        "train",
+        "--demo",
+        "--epochs",
+        "3",
+        "--seed",
+        "7",
+        "--resume",
+        b.to_str().unwrap(),
+    ]);
+    assert!(err.contains("seed: was 42, now 7"), "{err}");
+    let o = jner(&[
+        "train",
+        "--demo",
+        "--epochs",
+        "3",
+        "--resume",
+        b.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("resuming after epoch 2"), "{err}");
+    for f in [
+        "final/model.safetensors",
+        "best/model.safetensors",
+        "checkpoint-epoch-3/model.safetensors",
+    ] {
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{f} differs from the uninterrupted run"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(b.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+}

@@ -59,7 +59,7 @@ fn one_epoch_with_minilm_on_shared_reviews() {
         &train_docs,
         &eval_docs,
         &cfg,
-        &out,
+        jner_run::PendingRun::new_run(&out).unwrap(),
         serde_json::json!({"test": "minilm"}),
     )
     .unwrap();

@@ -113,7 +113,7 @@ fn trains_saves_and_loads() {
         &train_docs,
         &train_docs,
         &cfg,
-        &out,
+        jner_run::PendingRun::new_run(&out).unwrap(),
         serde_json::json!({"test": true}),
     )
     .unwrap();
