@@ -151,6 +151,18 @@ pub(crate) fn featurize(
 }
 
 impl CnnModel {
+    /// A randomly initialised model (the configuration is validated first): what training
+    /// starts from; also small fixtures for tests and fuzzing.
+    pub fn untrained(config: CnnConfig, labels: Vec<String>) -> Result<Self> {
+        config.validate()?;
+        if labels.is_empty() {
+            return Err(CnnError::Config("a model needs at least one label".into()));
+        }
+        let dims = dims_for(&config, labels.len(), 0);
+        let net = Net::new(dims, config.seed);
+        Ok(CnnModel::new(config, labels, net, None))
+    }
+
     pub(crate) fn new(
         config: CnnConfig,
         labels: Vec<String>,
@@ -368,7 +380,17 @@ impl CnnModel {
     pub fn load(dir: &Path) -> Result<Self> {
         let p = dir.join("jner.json");
         let text = std::fs::read_to_string(&p).map_err(|e| CnnError::io(&p, e))?;
-        let desc: Value = serde_json::from_str(&text)
+        let pw = dir.join("model.safetensors");
+        let weights = std::fs::read(&pw).map_err(|e| CnnError::io(&pw, e))?;
+        Self::from_bytes(dir, &text, &weights)
+    }
+
+    /// A model from the contents of `jner.json` and `model.safetensors` (static vectors, when
+    /// the descriptor names them, are read from `dir`, which also names the files in errors).
+    /// Every size in the descriptor is checked before anything of that size is allocated.
+    pub fn from_bytes(dir: &Path, text: &str, bytes: &[u8]) -> Result<Self> {
+        let p = dir.join("jner.json");
+        let desc: Value = serde_json::from_str(text)
             .map_err(|e| CnnError::file(&p, format!("not valid JSON: {e}")))?;
         if desc.get("backend").and_then(Value::as_str) != Some("cnn") {
             return Err(CnnError::file(
@@ -407,20 +429,19 @@ impl CnnModel {
         }
         let dims = dims_for(&config, labels.len(), vectors.as_ref().map_or(0, |v| v.dim));
         let p = dir.join("model.safetensors");
-        let bytes = std::fs::read(&p).map_err(|e| CnnError::io(&p, e))?;
-        // the hash tables alone take rows x width floats: a file too small for them cannot
-        // match this configuration, so nothing of that size is allocated
-        let table_bytes = config.rows.iter().sum::<usize>() * config.width * 4;
-        if bytes.len() < table_bytes {
+        // every parameter is an f32 in the file: a file too small for what the configuration
+        // describes cannot belong to it, and nothing of the described size is allocated
+        let want = dims.n_params().saturating_mul(4);
+        if bytes.len() < want {
             return Err(CnnError::file(
                 &p,
                 format!(
-                    "{} bytes, too small for the hash tables that jner.json's config describes ({table_bytes} bytes): the config and the weights do not belong together",
+                    "{} bytes, too small for the {want} bytes of weights that jner.json's config describes: the config and the weights do not belong together",
                     bytes.len()
                 ),
             ));
         }
-        let st = safetensors::SafeTensors::deserialize(&bytes)
+        let st = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| CnnError::file(&p, format!("corrupted safetensors file: {e}")))?;
         let mut net = Net::new(dims, 0);
         let tensors = net.params.tensors.clone();

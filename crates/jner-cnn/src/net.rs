@@ -77,6 +77,29 @@ impl Dims {
     pub fn stride(&self) -> usize {
         4 * self.n_hashes
     }
+
+    /// The number of parameters [`Net::new`] allocates, computed without allocating (with
+    /// saturating arithmetic, so absurd dimensions give a huge count, not an overflow).
+    pub fn n_params(&self) -> usize {
+        let (w, p) = (self.width, self.pieces);
+        let m = |a: usize, b: usize| a.saturating_mul(b);
+        let emb = m(
+            self.rows.iter().fold(0usize, |s, r| s.saturating_add(*r)),
+            w,
+        );
+        let proj = m(self.vec_width, self.vec_dim);
+        let embed = m(m(w, p), self.din())
+            .saturating_add(m(w, p))
+            .saturating_add(2 * w);
+        let layer = m(m(w, p), self.kw())
+            .saturating_add(m(w, p))
+            .saturating_add(2 * w);
+        let out = m(self.n_tags, w).saturating_add(self.n_tags);
+        emb.saturating_add(proj)
+            .saturating_add(embed)
+            .saturating_add(m(layer, self.depth))
+            .saturating_add(out)
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -569,3 +569,19 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
         4
     );
 }
+
+#[test]
+fn n_params_is_what_the_network_allocates() {
+    for (depth, window, vec) in [(1, 1, 0), (3, 1, 0), (2, 2, 50), (4, 0, 0)] {
+        let mut cfg = small_cfg();
+        cfg.depth = depth;
+        cfg.window = window;
+        let dims = crate::model::dims_for(&cfg, 3, vec);
+        let net = crate::net::Net::new(dims, 1);
+        assert_eq!(
+            dims.n_params(),
+            net.params.data.len(),
+            "{depth} {window} {vec}"
+        );
+    }
+}

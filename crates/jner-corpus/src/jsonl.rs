@@ -105,7 +105,12 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Document>> {
 /// [`read_jsonl`], and with `known_only` every label must be one of [`crate::labels::ALL`].
 pub fn read_jsonl_with(path: &Path, known_only: bool) -> Result<Vec<Document>> {
     let raw = read_utf8(path)?;
-    let raw = raw.strip_prefix('\u{feff}').unwrap_or(&raw);
+    parse_jsonl(&raw, path, known_only)
+}
+
+/// Parses JSONL documents; `path` only names the source in errors.
+pub fn parse_jsonl(raw: &str, path: &Path, known_only: bool) -> Result<Vec<Document>> {
+    let raw = raw.strip_prefix('\u{feff}').unwrap_or(raw);
     let mut out = Vec::new();
     let mut ids = std::collections::HashSet::new();
     for (n, line) in raw.lines().enumerate() {

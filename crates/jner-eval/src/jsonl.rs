@@ -24,7 +24,26 @@ use crate::{EvalError, Report};
 /// JSON and missing or mistyped fields are [`EvalError::Line`] errors naming the file and the
 /// line (from 1).
 pub fn score_jsonl_files(gold: &Path, pred: &Path) -> Result<Report, EvalError> {
-    let gold_docs = read_jsonl(gold, Role::Gold)?;
+    let g = read_bytes(gold)?;
+    let p = read_bytes(pred)?;
+    score_jsonl(&g, gold, &p, pred)
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, EvalError> {
+    std::fs::read(path).map_err(|source| EvalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// [`score_jsonl_files`] on the files' contents; `gold` and `pred` only name them in errors.
+pub fn score_jsonl(
+    gold_bytes: &[u8],
+    gold: &Path,
+    pred_bytes: &[u8],
+    pred: &Path,
+) -> Result<Report, EvalError> {
+    let gold_docs = parse_jsonl(gold_bytes, gold, Role::Gold)?;
     let mut index: HashMap<String, (usize, usize)> = HashMap::new(); // id → (position, line)
     let mut inputs = Vec::with_capacity(gold_docs.len());
     for doc in gold_docs {
@@ -43,7 +62,7 @@ pub fn score_jsonl_files(gold: &Path, pred: &Path) -> Result<Report, EvalError> 
     }
 
     let mut seen: HashMap<String, usize> = HashMap::new(); // id → line
-    for doc in read_jsonl(pred, Role::Pred)? {
+    for doc in parse_jsonl(pred_bytes, pred, Role::Pred)? {
         let Some(&(position, _)) = index.get(&doc.id) else {
             return Err(EvalError::line(
                 pred,
@@ -87,13 +106,9 @@ struct RawSpan {
     label: String,
 }
 
-fn read_jsonl(path: &Path, role: Role) -> Result<Vec<LineDoc>, EvalError> {
-    let file = std::fs::File::open(path).map_err(|source| EvalError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+fn parse_jsonl(bytes: &[u8], path: &Path, role: Role) -> Result<Vec<LineDoc>, EvalError> {
     let mut docs = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
+    for (i, line) in BufReader::new(bytes).lines().enumerate() {
         let number = i + 1;
         let line = line.map_err(|source| {
             if source.kind() == std::io::ErrorKind::InvalidData {

@@ -48,6 +48,6 @@ mod report;
 mod score;
 
 pub use error::EvalError;
-pub use jsonl::score_jsonl_files;
+pub use jsonl::{score_jsonl, score_jsonl_files};
 pub use report::{ErrorBreakdown, LabelScore, Prf, Report};
 pub use score::{score, score_documents, DocScoreInput, Triple};

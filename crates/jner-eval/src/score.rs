@@ -1,7 +1,7 @@
 //! Matching: gold and predicted triples of each document to tp, fp and fn counts per label,
 //! and the classification of every error.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jner_corpus::offsets::CharIndex;
 use jner_corpus::{Document, Entity};
@@ -105,11 +105,81 @@ fn gold_char_triples(doc: &Document) -> Result<Vec<Triple>, EvalError> {
         .collect()
 }
 
-/// Whether two half-open character ranges share at least one character.
-fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
-    a.0 < b.1 && b.0 < a.1
+/// The ranges of one label (any shape: nested, repeated, empty, start after end), answering
+/// "does any of them overlap `start..end`?" in O(log n). Two half-open character ranges
+/// overlap when they share at least one character: `a.0 < b.1 && b.0 < a.1`.
+///
+/// A range `a` overlaps `s..e` iff `a.0 < e` and `a.1 > s`. The ranges with `a.0 < e` are a
+/// prefix of the ranges sorted by start, so the question is whether that prefix's largest end
+/// is above `s`.
+#[derive(Default)]
+struct RangeIndex {
+    /// Starts, ascending.
+    starts: Vec<usize>,
+    /// `max_end[i]`: the largest end among the first `i + 1` ranges by start.
+    max_end: Vec<usize>,
 }
 
+impl RangeIndex {
+    fn new(mut ranges: Vec<(usize, usize)>) -> Self {
+        ranges.sort_unstable();
+        let mut max_end = Vec::with_capacity(ranges.len());
+        let mut m = 0;
+        for &(_, e) in &ranges {
+            m = m.max(e);
+            max_end.push(m);
+        }
+        RangeIndex {
+            starts: ranges.into_iter().map(|(s, _)| s).collect(),
+            max_end,
+        }
+    }
+
+    fn overlaps(&self, start: usize, end: usize) -> bool {
+        let k = self.starts.partition_point(|&s| s < end);
+        k > 0 && self.max_end[k - 1] > start
+    }
+}
+
+/// The triples of one side of a document, indexed for the error classification: the
+/// `(start, end)` pairs present (any label), and per label a [`RangeIndex`].
+struct SideIndex<'a> {
+    bounds: HashSet<(usize, usize)>,
+    by_label: HashMap<&'a str, RangeIndex>,
+}
+
+impl<'a> SideIndex<'a> {
+    fn new(triples: &'a [Triple]) -> Self {
+        let mut ranges: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+        for (s, e, l) in triples {
+            ranges.entry(l.as_str()).or_default().push((*s, *e));
+        }
+        SideIndex {
+            bounds: triples.iter().map(|(s, e, _)| (*s, *e)).collect(),
+            by_label: ranges
+                .into_iter()
+                .map(|(l, v)| (l, RangeIndex::new(v)))
+                .collect(),
+        }
+    }
+
+    /// Whether some triple has exactly these bounds (any label).
+    fn has_bounds(&self, start: usize, end: usize) -> bool {
+        self.bounds.contains(&(start, end))
+    }
+
+    /// Whether some triple of `label` overlaps `start..end`.
+    fn label_overlaps(&self, label: &str, start: usize, end: usize) -> bool {
+        self.by_label
+            .get(label)
+            .is_some_and(|ix| ix.overlaps(start, end))
+    }
+}
+
+/// Counts and classifies one document. The classification asks, for each unmatched
+/// prediction, about all gold spans, and for each unmatched gold span about all predictions;
+/// both sides are indexed once ([`SideIndex`]), so each question is O(1) or O(log n) and a
+/// document O(n log n), where scanning the other side for each was O(n²).
 fn score_doc(
     doc: &DocScoreInput,
     counts: &mut BTreeMap<String, Counts>,
@@ -122,6 +192,7 @@ fn score_doc(
         counts.entry(label.clone()).or_default();
     }
 
+    let mut gold_index: Option<SideIndex> = None;
     for (s, e, label) in &doc.pred {
         let c = counts.entry(label.clone()).or_default();
         match unmatched.get_mut(&(*s, *e, label.as_str())) {
@@ -135,17 +206,12 @@ fn score_doc(
             }
             None => {
                 c.fp += 1;
-                if doc
-                    .gold
-                    .iter()
-                    .any(|(gs, ge, gl)| (gs, ge) == (s, e) && gl != label)
-                {
+                let gold = gold_index.get_or_insert_with(|| SideIndex::new(&doc.gold));
+                // No gold triple is (s, e, label) (it would be a key of `unmatched`), so a
+                // gold span with these bounds has another label.
+                if gold.has_bounds(*s, *e) {
                     errors.wrong_label += 1;
-                } else if doc
-                    .gold
-                    .iter()
-                    .any(|(gs, ge, gl)| gl == label && overlaps((*gs, *ge), (*s, *e)))
-                {
+                } else if gold.label_overlaps(label, *s, *e) {
                     errors.wrong_boundary += 1;
                 } else {
                     errors.spurious += 1;
@@ -154,15 +220,14 @@ fn score_doc(
         }
     }
 
+    let mut pred_index: Option<SideIndex> = None;
     for (&(s, e, label), &left) in &unmatched {
         if left == 0 {
             continue;
         }
         counts.entry(label.to_string()).or_default().fn_ += left;
-        let found_in_part = doc.pred.iter().any(|(ps, pe, pl)| {
-            (*ps, *pe) == (s, e) || (pl == label && overlaps((*ps, *pe), (s, e)))
-        });
-        if found_in_part {
+        let pred = pred_index.get_or_insert_with(|| SideIndex::new(&doc.pred));
+        if pred.has_bounds(s, e) || pred.label_overlaps(label, s, e) {
             errors.partial += left;
         } else {
             errors.missed += left;
@@ -179,6 +244,148 @@ mod tests {
 
     fn t(s: usize, e: usize, l: &str) -> Triple {
         (s, e, l.to_string())
+    }
+
+    /// Whether two half-open character ranges share at least one character.
+    fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
+        a.0 < b.1 && b.0 < a.1
+    }
+
+    /// The pairwise `score_doc` used before, kept as the reference.
+    fn score_doc_pairwise(
+        doc: &DocScoreInput,
+        counts: &mut BTreeMap<String, Counts>,
+        errors: &mut ErrorBreakdown,
+    ) {
+        let mut unmatched: HashMap<(usize, usize, &str), usize> = HashMap::new();
+        for (s, e, label) in &doc.gold {
+            *unmatched.entry((*s, *e, label.as_str())).or_insert(0) += 1;
+            counts.entry(label.clone()).or_default();
+        }
+
+        for (s, e, label) in &doc.pred {
+            let c = counts.entry(label.clone()).or_default();
+            match unmatched.get_mut(&(*s, *e, label.as_str())) {
+                Some(left) if *left > 0 => {
+                    *left -= 1;
+                    c.tp += 1;
+                }
+                Some(_) => {
+                    c.fp += 1;
+                    errors.duplicate += 1;
+                }
+                None => {
+                    c.fp += 1;
+                    if doc
+                        .gold
+                        .iter()
+                        .any(|(gs, ge, gl)| (gs, ge) == (s, e) && gl != label)
+                    {
+                        errors.wrong_label += 1;
+                    } else if doc
+                        .gold
+                        .iter()
+                        .any(|(gs, ge, gl)| gl == label && overlaps((*gs, *ge), (*s, *e)))
+                    {
+                        errors.wrong_boundary += 1;
+                    } else {
+                        errors.spurious += 1;
+                    }
+                }
+            }
+        }
+
+        for (&(s, e, label), &left) in &unmatched {
+            if left == 0 {
+                continue;
+            }
+            counts.entry(label.to_string()).or_default().fn_ += left;
+            let found_in_part = doc.pred.iter().any(|(ps, pe, pl)| {
+                (*ps, *pe) == (s, e) || (pl == label && overlaps((*ps, *pe), (s, e)))
+            });
+            if found_in_part {
+                errors.partial += left;
+            } else {
+                errors.missed += left;
+            }
+        }
+    }
+
+    fn score_pairwise(docs: &[DocScoreInput]) -> Report {
+        let mut counts: BTreeMap<String, Counts> = BTreeMap::new();
+        let mut errors = ErrorBreakdown::default();
+        for doc in docs {
+            score_doc_pairwise(doc, &mut counts, &mut errors);
+        }
+        Report::from_counts(docs.len(), counts, errors)
+    }
+
+    /// A random triple on `0..12`: mostly well-formed, some empty, some with start > end.
+    fn random_triple(rng: &mut jner_corpus::rng::Rng) -> Triple {
+        let s = rng.below(12);
+        let e = match rng.below(10) {
+            0 => s,
+            1 => rng.below(12),
+            _ => s + 1 + rng.below(5),
+        };
+        (s, e, ["A", "B", "C"][rng.below(3)].to_string())
+    }
+
+    #[test]
+    fn score_matches_pairwise_reference_on_random_documents() {
+        let mut rng = jner_corpus::rng::Rng::new(42);
+        let mut seen = ErrorBreakdown::default();
+        for _ in 0..4000 {
+            let docs: Vec<DocScoreInput> = (0..1 + rng.below(3))
+                .map(|_| {
+                    let mut gold: Vec<Triple> = Vec::new();
+                    for _ in 0..rng.below(9) {
+                        if !gold.is_empty() && rng.below(5) == 0 {
+                            gold.push(gold[rng.below(gold.len())].clone()); // a multiset
+                        } else {
+                            gold.push(random_triple(&mut rng));
+                        }
+                    }
+                    let mut pred: Vec<Triple> = Vec::new();
+                    for _ in 0..rng.below(9) {
+                        let t = match rng.below(6) {
+                            // A gold triple: a match, or a duplicate once used up.
+                            0 | 1 if !gold.is_empty() => gold[rng.below(gold.len())].clone(),
+                            // Gold bounds, another label.
+                            2 if !gold.is_empty() => {
+                                let (s, e, _) = gold[rng.below(gold.len())].clone();
+                                (s, e, ["A", "B", "C", "D"][rng.below(4)].to_string())
+                            }
+                            3 if !pred.is_empty() => pred[rng.below(pred.len())].clone(),
+                            _ => random_triple(&mut rng),
+                        };
+                        pred.push(t);
+                    }
+                    DocScoreInput { gold, pred }
+                })
+                .collect();
+            let expected = score_pairwise(&docs);
+            let got = score(&docs);
+            assert_eq!(got, expected, "{docs:?}");
+            let e = &expected.errors;
+            seen.duplicate += e.duplicate;
+            seen.wrong_label += e.wrong_label;
+            seen.wrong_boundary += e.wrong_boundary;
+            seen.spurious += e.spurious;
+            seen.partial += e.partial;
+            seen.missed += e.missed;
+        }
+        // Every class is exercised.
+        for (class, n) in [
+            ("duplicate", seen.duplicate),
+            ("wrong_label", seen.wrong_label),
+            ("wrong_boundary", seen.wrong_boundary),
+            ("spurious", seen.spurious),
+            ("partial", seen.partial),
+            ("missed", seen.missed),
+        ] {
+            assert!(n > 500, "{class}: {n}");
+        }
     }
 
     fn doc(gold: &[(usize, usize, &str)], pred: &[(usize, usize, &str)]) -> DocScoreInput {

@@ -11,6 +11,86 @@ pub mod sex;
 pub use age::{age_is_minor, AgeRule};
 pub use hygiene::{clean_spans, HygieneCounts};
 
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Whether the byte ranges `a` and `b` share at least one byte, as [`crate::Span::overlaps`]:
+/// `a.0 < b.1 && b.0 < a.1`.
+pub(crate) fn ranges_overlap(a: (usize, usize), b: (usize, usize)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+/// A fixed set of byte ranges (any shape: overlapping, nested, repeated, empty) that answers
+/// "does any of them overlap `start..end`?" ([`ranges_overlap`]) in O(log n).
+///
+/// A range `a` overlaps `s..e` iff `a.start < e` and `a.end > s`: the ranges with
+/// `a.start < e` are a prefix of the ranges sorted by start, so the question is whether that
+/// prefix's largest end is above `s`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RangeIndex {
+    /// Starts, ascending.
+    starts: Vec<usize>,
+    /// `max_end[i]`: the largest end among the first `i + 1` ranges by start.
+    max_end: Vec<usize>,
+}
+
+impl RangeIndex {
+    pub(crate) fn new(ranges: impl IntoIterator<Item = (usize, usize)>) -> Self {
+        let mut v: Vec<(usize, usize)> = ranges.into_iter().collect();
+        v.sort_unstable();
+        let mut max_end = Vec::with_capacity(v.len());
+        let mut m = 0;
+        for &(_, e) in &v {
+            m = m.max(e);
+            max_end.push(m);
+        }
+        RangeIndex {
+            starts: v.into_iter().map(|(s, _)| s).collect(),
+            max_end,
+        }
+    }
+
+    /// Whether any range of the set overlaps `start..end`.
+    pub(crate) fn overlaps(&self, start: usize, end: usize) -> bool {
+        let k = self.starts.partition_point(|&s| s < end);
+        k > 0 && self.max_end[k - 1] > start
+    }
+}
+
+/// A growing set of byte ranges that pairwise do not overlap ([`ranges_overlap`]), answering
+/// "does any of them overlap `start..end`?" in O(log n). This is the set of spans accepted so
+/// far by a greedy "keep it unless it overlaps one already kept" pass.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DisjointRanges {
+    /// Non-empty ranges, start → end. They are pairwise disjoint, so their ends rise with
+    /// their starts: among those with `start < e`, the last one has the largest end.
+    wide: BTreeMap<usize, usize>,
+    /// Empty ranges (`start == end`) by position. One at `p` overlaps `s..e` iff `s < p < e`
+    /// (it never overlaps another empty range).
+    points: BTreeSet<usize>,
+}
+
+impl DisjointRanges {
+    /// Whether any range of the set overlaps `start..end` (any shape).
+    pub(crate) fn overlaps(&self, start: usize, end: usize) -> bool {
+        if let Some((_, &e)) = self.wide.range(..end).next_back() {
+            if start < e {
+                return true;
+            }
+        }
+        start < end && self.points.range(start + 1..end).next().is_some()
+    }
+
+    /// Adds `start..end` (`start <= end`), which must overlap none of the set.
+    pub(crate) fn insert(&mut self, start: usize, end: usize) {
+        debug_assert!(start <= end && !self.overlaps(start, end));
+        if start < end {
+            self.wide.insert(start, end);
+        } else {
+            self.points.insert(start);
+        }
+    }
+}
+
 /// Whether `c` counts as a word character for word-boundary tests (as regex `\w`).
 pub(crate) fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
@@ -64,6 +144,50 @@ pub fn find_phrase(text: &str, phrase: &str) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::Rng;
+
+    /// A random range in `0..12`: mostly well-formed, some empty, a few with start > end.
+    fn random_range(rng: &mut Rng) -> (usize, usize) {
+        let s = rng.below(12);
+        match rng.below(10) {
+            0 => (s, s),
+            1 => (s, rng.below(12)),
+            _ => (s, s + 1 + rng.below(5)),
+        }
+    }
+
+    #[test]
+    fn range_index_matches_pairwise_reference() {
+        let mut rng = Rng::new(11);
+        for _ in 0..3000 {
+            let set: Vec<(usize, usize)> =
+                (0..rng.below(8)).map(|_| random_range(&mut rng)).collect();
+            let index = RangeIndex::new(set.iter().copied());
+            for _ in 0..20 {
+                let q = random_range(&mut rng);
+                let expected = set.iter().any(|&a| ranges_overlap(a, q));
+                assert_eq!(index.overlaps(q.0, q.1), expected, "{set:?} {q:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn disjoint_ranges_match_pairwise_reference() {
+        let mut rng = Rng::new(12);
+        for _ in 0..3000 {
+            let mut kept: Vec<(usize, usize)> = Vec::new();
+            let mut set = DisjointRanges::default();
+            for _ in 0..rng.below(16) {
+                let q = random_range(&mut rng);
+                let expected = kept.iter().any(|&a| ranges_overlap(a, q));
+                assert_eq!(set.overlaps(q.0, q.1), expected, "{kept:?} {q:?}");
+                if !expected && q.0 <= q.1 {
+                    kept.push(q);
+                    set.insert(q.0, q.1);
+                }
+            }
+        }
+    }
 
     #[test]
     fn phrase_on_word_boundaries_only() {

@@ -112,24 +112,12 @@ pub fn parse_document(
     if !minors.is_empty() {
         stats.documents_with_minor += 1;
         spans.extend(minors);
-        let found = inject::find_injections(text);
-        let mut injected = 0;
-        for (list, counter) in [
-            (found.pronouns, &mut stats.pronouns_injected),
-            (found.noun_phrases, &mut stats.noun_phrases_injected),
-        ] {
-            for (s, e) in list {
-                let cand = Span::new(s, e, labels::MINOR_CHILD);
-                if spans.iter().any(|x| x.overlaps(&cand)) {
-                    stats.injections_skipped_overlap += 1;
-                } else {
-                    spans.push(cand);
-                    *counter += 1;
-                    injected += 1;
-                }
-            }
-        }
-        stats.documents_with_injections += usize::from(injected > 0);
+        // linear in the spans (sorted sweeps), the same result as a pairwise check
+        let c = inject::add_injections(&mut spans, inject::find_injections(text));
+        stats.pronouns_injected += c.pronouns;
+        stats.noun_phrases_injected += c.noun_phrases;
+        stats.injections_skipped_overlap += c.skipped_overlap;
+        stats.documents_with_injections += usize::from(c.pronouns + c.noun_phrases > 0);
     }
     stats.documents += 1;
     Document {
