@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI): format, lints and every test of the default
 # workspace members (no libtorch needed), then the libtorch backends (scripts/test-torch.sh,
-# which provisions libtorch; skip it with JNER_SKIP_TORCH=1).
+# which provisions libtorch; skip it with JNER_SKIP_TORCH=1), with a 20 s smoke run of each
+# fuzz target between the two (JNER_SKIP_FUZZ=1 skips it; it needs nightly and cargo-fuzz).
 # Tests read the real data from ../shared/data (override with JNER_DATA=/path/to/data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test
+if [[ "${JNER_SKIP_FUZZ:-0}" != 1 ]]; then
+  # a smoke run of every fuzz target (the long runs: scripts/fuzz.sh 600)
+  scripts/fuzz.sh "${JNER_FUZZ_SECONDS:-20}"
+fi
 if [[ "${JNER_SKIP_TORCH:-0}" != 1 ]]; then
   scripts/test-torch.sh
 fi

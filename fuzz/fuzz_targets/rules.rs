@@ -31,8 +31,14 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut spans = Vec::new();
     for c in rest[cut..].chunks_exact(5) {
-        let a = snap(text, u16::from_le_bytes([c[0], c[1]]) as usize % (text.len() + 1));
-        let b = snap(text, u16::from_le_bytes([c[2], c[3]]) as usize % (text.len() + 1));
+        let a = snap(
+            text,
+            u16::from_le_bytes([c[0], c[1]]) as usize % (text.len() + 1),
+        );
+        let b = snap(
+            text,
+            u16::from_le_bytes([c[2], c[3]]) as usize % (text.len() + 1),
+        );
         let label = labels::ALL[c[4] as usize % labels::ALL.len()];
         spans.push(Span::new(a.min(b), a.max(b), label.to_string()));
     }

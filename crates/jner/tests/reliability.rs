@@ -502,3 +502,22 @@ fn resume_continues_an_interrupted_run_bit_for_bit() {
         3
     );
 }
+
+#[test]
+fn eval_refuses_a_checkpoint_of_another_run_on_this_runs_eval_jsonl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    assert!(train_demo(&a, &["--epochs", "1"]).status.success());
+    assert!(train_demo(&b, &["--epochs", "1", "--seed", "7"])
+        .status
+        .success());
+    // a checkpoint of run a copied into run b's folder
+    let stray = b.join("stray");
+    copy_dir(&a.join("checkpoint-epoch-1"), &stray);
+    let err = fails(&["eval", "--model", stray.to_str().unwrap()]);
+    assert!(
+        err.contains("another split") && err.contains("--data"),
+        "{err}"
+    );
+    ok(&["eval", "--model", b.join("best").to_str().unwrap()]);
+}

@@ -46,8 +46,10 @@ pub fn find_injections(text: &str) -> Injected {
     }
     out.pronouns.sort_unstable();
     for d in DETERMINERS {
+        // each determiner is searched once, then followed by every noun
+        let found = find_phrase(text, d);
         for n in NOUNS {
-            for (_, end) in find_phrase_with_gap(text, d, n) {
+            for (_, end) in followed_by(text, &found, n) {
                 out.noun_phrases.push((end - n.len(), end));
             }
         }
@@ -108,11 +110,12 @@ pub fn add_injections(spans: &mut Vec<Span>, found: Injected) -> InjectCounts {
     counts
 }
 
-/// Occurrences of `a` followed by whitespace then `b`, on word boundaries.
-fn find_phrase_with_gap(text: &str, a: &str, b: &str) -> Vec<(usize, usize)> {
-    find_phrase(text, a)
-        .into_iter()
-        .filter_map(|(s, e)| {
+/// The occurrences in `found` (of a determiner) followed by whitespace then `b`, on word
+/// boundaries.
+fn followed_by(text: &str, found: &[(usize, usize)], b: &str) -> Vec<(usize, usize)> {
+    found
+        .iter()
+        .filter_map(|&(s, e)| {
             let rest = &text[e..];
             let ws = rest.len() - rest.trim_start().len();
             if ws == 0 {

@@ -116,17 +116,39 @@ pub(crate) fn on_word_boundaries(text: &str, start: usize, end: usize) -> bool {
 
 /// Every case-insensitive occurrence of `phrase` in `text` that stands on word boundaries,
 /// as byte ranges, overlapping occurrences included.
+/// The case-insensitive regex of a literal phrase, compiled once per thread (the rules look
+/// up the same few dozen phrases in every document; compiling them anew for each cost more
+/// than the search). The cache is bounded: it is emptied when it holds 4096 phrases.
+fn phrase_regex(phrase: &str) -> Option<regex::Regex> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, regex::Regex>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(re) = c.get(phrase) {
+            return Some(re.clone());
+        }
+        let re = regex::RegexBuilder::new(&regex::escape(phrase))
+            .case_insensitive(true)
+            .build()
+            .ok()?;
+        if c.len() >= 4096 {
+            c.clear();
+        }
+        c.insert(phrase.to_string(), re.clone());
+        Some(re)
+    })
+}
+
 pub fn find_phrase(text: &str, phrase: &str) -> Vec<(usize, usize)> {
     let phrase = phrase.trim();
     if phrase.is_empty() {
         return Vec::new();
     }
-    let re = match regex::RegexBuilder::new(&regex::escape(phrase))
-        .case_insensitive(true)
-        .build()
-    {
-        Ok(re) => re,
-        Err(_) => return Vec::new(),
+    let Some(re) = phrase_regex(phrase) else {
+        return Vec::new();
     };
     let mut out = Vec::new();
     let mut at = 0;

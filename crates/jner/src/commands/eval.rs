@@ -47,6 +47,7 @@ fn find_eval_jsonl(model: &Path) -> Result<PathBuf> {
     for dir in [Some(model), model.parent()].into_iter().flatten() {
         let p = dir.join("eval.jsonl");
         if p.is_file() {
+            same_run(model, dir)?;
             return Ok(p);
         }
     }
@@ -54,4 +55,35 @@ fn find_eval_jsonl(model: &Path) -> Result<PathBuf> {
         "no eval.jsonl in {} or its parent folder; pass the gold documents with --data FILE",
         model.display()
     )
+}
+
+/// Refuses to score a model on a run folder's eval.jsonl when the model was trained on another
+/// split (its `jner.json` records the data fingerprint and split of its run; the folder's
+/// `run.json` those of the folder's run): its scores would count documents it trained on.
+fn same_run(model: &Path, run_dir: &Path) -> Result<()> {
+    let read = |p: &Path| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+    };
+    let (Some(m), Some(r)) = (
+        read(&model.join("jner.json")),
+        read(&run_dir.join(jner_run::run::RUN_FILE)),
+    ) else {
+        return Ok(()); // older folders record neither: nothing to compare
+    };
+    // the cnn backend keeps the run's identity in "meta", spanmarker in "meta.user"
+    let meta = m.get("meta").map(|v| v.get("user").unwrap_or(v));
+    let id = r.get("identity");
+    for key in ["corpus_fingerprint", "split"] {
+        let (a, b) = (meta.and_then(|v| v.get(key)), id.and_then(|v| v.get(key)));
+        if let (Some(a), Some(b)) = (a, b) {
+            if a != b {
+                bail!(
+                    "{} was trained on another split than {}'s eval.jsonl ({key} differs: {a} vs {b}); its score there would count documents it was trained on. Pass the right gold documents with --data FILE",
+                    model.display(),
+                    run_dir.display()
+                );
+            }
+        }
+    }
+    Ok(())
 }
