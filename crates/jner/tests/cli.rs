@@ -1,24 +1,9 @@
 //! End-to-end tests of the `jner` binary on the shared data and the built-in demo corpus.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn jner(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jner"))
-        .args(args)
-        .output()
-        .expect("runs jner")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = jner(args);
-    assert!(
-        o.status.success(),
-        "jner {args:?} failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
+mod common;
+use common::{jner, ok};
 
 fn data() -> PathBuf {
     std::env::var_os("JNER_DATA")

@@ -2,37 +2,22 @@
 //! clear error. Each test is named after the case it covers.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn jner(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jner"))
-        .args(args)
-        .output()
-        .expect("runs jner")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = jner(args);
-    assert!(
-        o.status.success(),
-        "jner {args:?} failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-/// Runs jner, expects exit code 2, returns stderr.
-fn fails(args: &[&str]) -> String {
-    let o = jner(args);
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(o.status.code(), Some(2), "jner {args:?}: {err}");
-    err
-}
+mod common;
+use common::{fails, jner, ok};
 
 fn train_demo(out: &Path, extra: &[&str]) -> Output {
     let mut a = vec!["train", "--demo", "--output-dir", out.to_str().unwrap()];
     a.extend_from_slice(extra);
     jner(&a)
+}
+
+/// A demo model trained for one epoch in `tmp/m`; returns its `best/`.
+fn demo_best(tmp: &Path) -> std::path::PathBuf {
+    let m = tmp.join("m");
+    assert!(train_demo(&m, &["--epochs", "1"]).status.success());
+    m.join("best")
 }
 
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -169,9 +154,7 @@ fn planted_link_in_the_run_folder_is_never_followed() {
 #[test]
 fn predict_output_equal_to_input_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("m");
-    assert!(train_demo(&m, &["--epochs", "1"]).status.success());
-    let best = m.join("best");
+    let best = demo_best(tmp.path());
     let docs = tmp.path().join("docs.txt");
     std::fs::write(&docs, "A 7-year-old boy had fever.\n").unwrap();
     let d = docs.to_str().unwrap();
@@ -205,9 +188,7 @@ fn predict_output_equal_to_input_is_refused() {
 #[test]
 fn predict_failure_leaves_an_existing_output_as_it_was() {
     let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("m");
-    assert!(train_demo(&m, &["--epochs", "1"]).status.success());
-    let best = m.join("best");
+    let best = demo_best(tmp.path());
     let input = tmp.path().join("in.jsonl");
     std::fs::write(&input, "{\"id\":1,\"text\":\"a boy\"}\n{\"id\":2}\n").unwrap();
     let out = tmp.path().join("out.jsonl");
@@ -236,9 +217,7 @@ fn predict_failure_leaves_an_existing_output_as_it_was() {
 #[test]
 fn jsonl_first_line_without_text_is_an_error_not_plain_text() {
     let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("m");
-    assert!(train_demo(&m, &["--epochs", "1"]).status.success());
-    let best = m.join("best");
+    let best = demo_best(tmp.path());
     let input = tmp.path().join("in.txt");
     std::fs::write(
         &input,
@@ -379,9 +358,7 @@ fn os_errors_are_printed_once() {
 #[test]
 fn damaged_or_inconsistent_model_folders_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let m = tmp.path().join("m");
-    assert!(train_demo(&m, &["--epochs", "1"]).status.success());
-    let best = m.join("best");
+    let best = demo_best(tmp.path());
     let input = tmp.path().join("in.txt");
     std::fs::write(&input, "A 7-year-old boy had fever.\n").unwrap();
     let predict = |dir: &Path, extra: &[&str]| {
