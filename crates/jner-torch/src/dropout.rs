@@ -28,6 +28,16 @@ pub fn set_seed(seed: u64) {
     STATE.with(|s| s.set((seed, 0)));
 }
 
+/// This thread's (seed, masks drawn so far): what a checkpoint keeps to resume the stream.
+pub fn state() -> (u64, u64) {
+    STATE.with(|s| s.get())
+}
+
+/// Restores a [`state`].
+pub fn set_state(state: (u64, u64)) {
+    STATE.with(|s| s.set(state));
+}
+
 /// The next call's key: distinct for every mask drawn on this thread.
 fn next_key() -> u64 {
     STATE.with(|s| {

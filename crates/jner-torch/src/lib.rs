@@ -20,6 +20,7 @@ pub mod dropout;
 pub mod error;
 pub mod hf;
 pub mod hub;
+pub mod optim;
 pub mod spanmarker;
 pub mod words;
 

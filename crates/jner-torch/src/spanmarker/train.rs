@@ -9,12 +9,15 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::{json, Value};
-use tch::nn::OptimizerConfig;
-use tch::{nn, Device};
+use tch::Device;
 
 use super::data::{byte_span_to_words, Layout, Sample, TokDoc};
 use super::model::SpanMarkerModel;
 use crate::bert::NO_DECAY_GROUP;
+use crate::optim::AdamW;
+
+/// The trainer's state in a checkpoint folder (beside the model and `optimizer.safetensors`).
+pub const STATE_FILE: &str = "trainer_state.json";
 use crate::{Result, TorchError};
 use jner_corpus::rng::Rng;
 use jner_corpus::Document;
@@ -279,13 +282,7 @@ pub fn train(
     let warmup = (cfg.warmup_ratio * total_steps as f64).ceil() as usize;
     let mut opt = {
         let net = model.net.lock().expect("model lock");
-        let mut opt = nn::AdamW {
-            wd: cfg.weight_decay,
-            ..Default::default()
-        }
-        .build(&net.vs, cfg.learning_rate)?;
-        opt.set_weight_decay_group(NO_DECAY_GROUP, 0.0);
-        opt
+        AdamW::new(&net.vs, cfg.learning_rate, cfg.weight_decay, NO_DECAY_GROUP)
     };
 
     let pb = if cfg.progress {
@@ -330,7 +327,45 @@ pub fn train(
         seconds: 0.0,
     };
     let mut step = 0;
-    for epoch in 1..=cfg.epochs {
+    let mut first_epoch = 1;
+    if let Some(n) = run.resume_from().filter(|&n| n > 0) {
+        let dir = run.checkpoint_dir(n);
+        let state: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(STATE_FILE))
+                .map_err(|e| TorchError::io(dir.join(STATE_FILE), e))?,
+        )
+        .map_err(|e| TorchError::json(dir.join(STATE_FILE), e))?;
+        let bad = |k: &str| {
+            TorchError::invalid(format!(
+                "{}: \"{k}\" missing",
+                dir.join(STATE_FILE).display()
+            ))
+        };
+        {
+            let net = model.net.lock().expect("model lock");
+            crate::spanmarker::model::load_exact(
+                &net.vs,
+                &crate::hf::read_weights(&dir.join("model.safetensors"))?,
+            )?;
+        }
+        opt.load(&dir)?;
+        step = state["step"].as_u64().ok_or_else(|| bad("step"))? as usize;
+        let dropout_calls = state["dropout_calls"]
+            .as_u64()
+            .ok_or_else(|| bad("dropout_calls"))?;
+        crate::dropout::set_state((cfg.seed, dropout_calls));
+        report.best_f1 = state["best_f1_bits"]
+            .as_str()
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .map(f64::from_bits);
+        report.best_epoch = state["best_epoch"].as_u64().map(|e| e as usize);
+        for _ in 0..n {
+            rng.shuffle(&mut groups);
+        }
+        first_epoch = n + 1;
+        pb.inc((step as u64).min(total_steps as u64));
+    }
+    for epoch in first_epoch..=cfg.epochs {
         let t0 = Instant::now();
         rng.shuffle(&mut groups);
         order.clear();
@@ -403,6 +438,22 @@ pub fn train(
                 run.save_model("best", |d| model.save(d, meta))?;
             }
         }
+        // the checkpoint: the model, the optimizer's moments and step, where the dropout
+        // stream is; the data order is replayed from the seed on a resume
+        let state = json!({
+            "epoch": epoch,
+            "step": step,
+            "dropout_calls": crate::dropout::state().1,
+            "best_f1": report.best_f1,
+            "best_f1_bits": report.best_f1.map(|f| format!("{:016x}", f.to_bits())),
+            "best_epoch": report.best_epoch,
+        });
+        let meta_ck = model_meta(&meta, cfg, epoch, m.eval.as_ref());
+        run.save_model(&format!("checkpoint-epoch-{epoch}"), |d| {
+            model.save(d, meta_ck)?;
+            opt.save(d)?;
+            crate::error::write_json(&d.join(STATE_FILE), &state)
+        })?;
         report.epochs.push(m);
     }
     pb.finish_and_clear();

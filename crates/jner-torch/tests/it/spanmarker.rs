@@ -353,3 +353,85 @@ fn roberta_family_encoders() {
             .unwrap();
     assert_eq!(saved["encoder"]["model_type"], "roberta");
 }
+
+/// A run interrupted after epoch 2 of 4 (checkpoints 1-2 and two metrics lines left) and
+/// resumed ends with the weights of the uninterrupted run (dropout on, so the dropout stream,
+/// the optimizer's moments and the data order all have to be restored).
+#[test]
+fn resumed_training_matches_an_uninterrupted_run() {
+    use jner_run::{PendingRun, RunDir, RunMode};
+    super::common::one_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("tiny-bert");
+    super::common::write_tiny_bert_with(&enc, super::common::tiny_config(32, 2), "", 11);
+    let docs = corpus(1, 8, 6);
+    let mut cfg = tiny_training_config(&enc);
+    cfg.epochs = 4;
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let whole = train(
+        &docs,
+        &docs,
+        &cfg,
+        PendingRun::new_run(&a).unwrap(),
+        serde_json::Value::Null,
+    )
+    .unwrap();
+    train(
+        &docs,
+        &docs,
+        &cfg,
+        PendingRun::new_run(&b).unwrap(),
+        serde_json::Value::Null,
+    )
+    .unwrap();
+    for gone in ["checkpoint-epoch-3", "checkpoint-epoch-4", "final"] {
+        std::fs::remove_dir_all(b.join(gone)).unwrap();
+    }
+    let m = std::fs::read_to_string(b.join("metrics.jsonl")).unwrap();
+    let kept: String = m.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(b.join("metrics.jsonl"), kept).unwrap();
+    let plan = RunDir::check(&b, RunMode::Resume, &serde_json::Value::Null).unwrap();
+    assert_eq!(plan.resume_from(), Some(2));
+    let resumed = train(
+        &docs,
+        &docs,
+        &cfg,
+        plan.pending(serde_json::Value::Null),
+        serde_json::Value::Null,
+    )
+    .unwrap();
+    let read = |p: &std::path::Path| -> std::collections::HashMap<String, tch::Tensor> {
+        tch::Tensor::read_safetensors(p)
+            .unwrap()
+            .into_iter()
+            .collect()
+    };
+    let (wa, wb) = (
+        read(&a.join("final/model.safetensors")),
+        read(&b.join("final/model.safetensors")),
+    );
+    assert_eq!(wa.len(), wb.len());
+    let mut worst = 0f64;
+    for (k, t) in &wa {
+        let d = (t - &wb[k]).abs().max().double_value(&[]);
+        worst = worst.max(d);
+    }
+    eprintln!("largest weight difference after the resume: {worst:e}");
+    assert!(worst <= 1e-6, "weights differ by {worst}");
+    assert_eq!(resumed.best_epoch, whole.best_epoch);
+    let la: Vec<f64> = whole.epochs[2..].iter().map(|e| e.loss).collect();
+    let lb: Vec<f64> = resumed.epochs.iter().map(|e| e.loss).collect();
+    for (x, y) in la.iter().zip(&lb) {
+        assert!(
+            (x - y).abs() <= 1e-6 * x.abs().max(1.0),
+            "losses {la:?} vs {lb:?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(b.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
+}

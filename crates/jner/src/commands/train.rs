@@ -201,10 +201,6 @@ fn train_spanmarker(
         args.device.as_str()
     };
     cfg.device = jner_torch::spanmarker::parse_device(device)?;
-    anyhow::ensure!(
-        run.resume_from().is_none(),
-        "--resume: the spanmarker backend cannot resume a run yet (only cnn can); start anew with --overwrite"
-    );
     let out = run.root().to_path_buf();
     let report = jner_torch::spanmarker::train(&split.train, &split.eval, &cfg, run, meta)?;
     eprintln!(
