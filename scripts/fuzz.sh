@@ -40,8 +40,8 @@ for t in "${targets[@]}"; do
     failed=1
     tail -n 30 "$log" >&2
   fi
-  runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)"
-  took="$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | grep -o 'in [0-9]*' | grep -o '[0-9]*' | tail -1)"
+  runs="$( (grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" || true) | grep -o '[0-9]*$' | tail -1 || true)"
+  took="$( (grep -o 'Done [0-9]* runs in [0-9]* second' "$log" || true) | grep -o 'in [0-9]*' | grep -o '[0-9]*' | tail -1 || true)"
   printf '%-14s %12s %8s  %s\n' "$t" "${runs:-?}" "${took:-$secs}" "$result"
 done
 exit "$failed"

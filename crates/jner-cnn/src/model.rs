@@ -292,6 +292,14 @@ impl CnnModel {
     /// Predict many texts on `threads` worker threads (order preserved).
     pub fn predict_texts(&self, texts: &[&str], threshold: f32) -> Vec<Vec<Entity>> {
         let threads = self.config.threads.max(1);
+        if threads == 1 || texts.len() == 1 {
+            // no pool: one thread, or one text (a text is never split across threads)
+            let mut s = Scratch::default();
+            return texts
+                .iter()
+                .map(|t| self.predict_one(t, threshold, &mut s))
+                .collect();
+        }
         let run = || {
             texts
                 .par_iter()
