@@ -99,8 +99,93 @@ impl BertConfig {
         }
         let mut v = v.clone();
         v["model_type"] = serde_json::json!(model_type);
-        serde_json::from_value(v)
-            .map_err(|e| crate::TorchError::invalid(format!("encoder config: {e}")))
+        let cfg: BertConfig = serde_json::from_value(v)
+            .map_err(|e| crate::TorchError::invalid(format!("encoder config: {e}")))?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// The number of weights this configuration describes (embeddings and layers; the pooler,
+    /// which checkpoints may leave out, is not counted).
+    pub fn n_params(&self) -> i64 {
+        let h = self.hidden_size;
+        let emb =
+            (self.vocab_size + self.max_position_embeddings + self.type_vocab_size) * h + 2 * h;
+        let layer =
+            4 * (h * h + h) + 2 * (h * self.intermediate_size) + self.intermediate_size + h + 4 * h;
+        emb + self.num_hidden_layers * layer
+    }
+
+    /// Refuses a configuration whose weights cannot be in `weights` (a file of fewer bytes than
+    /// two per weight, even in half precision): checked before the model is allocated.
+    pub fn check_against_file(&self, weights: &std::path::Path) -> crate::Result<()> {
+        let len = std::fs::metadata(weights)
+            .map_err(|e| crate::TorchError::io(weights, e))?
+            .len() as i64;
+        let need = self.n_params().saturating_mul(2);
+        if len < need {
+            return Err(crate::TorchError::invalid(format!(
+                "{}: {len} bytes, too small for the {} weights the encoder config describes: the config and the weights do not belong together",
+                weights.display(),
+                self.n_params()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Range checks: a `config.json` is untrusted, and these sizes decide the allocations made
+    /// before any weight is read (a `hidden_size` of 10^9 would abort the process).
+    pub fn check(&self) -> crate::Result<()> {
+        let bad = |m: String| Err(crate::TorchError::invalid(format!("encoder config: {m}")));
+        let ranges: [(&str, i64, i64); 7] = [
+            ("vocab_size", self.vocab_size, 1 << 22),
+            ("hidden_size", self.hidden_size, 16384),
+            ("num_hidden_layers", self.num_hidden_layers, 256),
+            ("num_attention_heads", self.num_attention_heads, 1024),
+            ("intermediate_size", self.intermediate_size, 1 << 17),
+            (
+                "max_position_embeddings",
+                self.max_position_embeddings,
+                1 << 17,
+            ),
+            ("type_vocab_size", self.type_vocab_size, 1 << 10),
+        ];
+        for (name, value, max) in ranges {
+            let min = if name == "type_vocab_size" { 0 } else { 1 };
+            if !(min..=max).contains(&value) {
+                return bad(format!("{name} {value} is outside {min}..={max}"));
+            }
+        }
+        if self.hidden_size % self.num_attention_heads != 0 {
+            return bad(format!(
+                "hidden_size {} is not a multiple of num_attention_heads {}",
+                self.hidden_size, self.num_attention_heads
+            ));
+        }
+        for (name, p) in [
+            ("hidden_dropout_prob", self.hidden_dropout_prob),
+            (
+                "attention_probs_dropout_prob",
+                self.attention_probs_dropout_prob,
+            ),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return bad(format!("{name} {p} is outside [0, 1)"));
+            }
+        }
+        if !(self.layer_norm_eps > 0.0 && self.layer_norm_eps.is_finite()) {
+            return bad(format!(
+                "layer_norm_eps {} must be > 0",
+                self.layer_norm_eps
+            ));
+        }
+        if self.pad_token_id < 0 || self.pad_token_id >= self.vocab_size {
+            return bad(format!(
+                "pad_token_id {} is not a token id (vocab_size {})",
+                self.pad_token_id, self.vocab_size
+            ));
+        }
+        Ok(())
     }
 
     /// Whether position ids start after the padding index (RoBERTa's
@@ -488,4 +573,54 @@ pub fn additive_mask(mask: &Tensor) -> Tensor {
         d => panic!("attention mask must have 2, 3 or 4 dimensions, got {d}"),
     };
     (1.0 - m.to_kind(Kind::Float)) * MASK_VALUE
+}
+
+#[cfg(test)]
+mod config_checks {
+    use super::*;
+
+    fn tiny() -> serde_json::Value {
+        serde_json::json!({"vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 1,
+            "num_attention_heads": 2, "intermediate_size": 16, "max_position_embeddings": 16})
+    }
+
+    #[test]
+    fn untrusted_encoder_configs_are_range_checked() {
+        assert!(BertConfig::from_json(&tiny()).is_ok());
+        for (k, v, want) in [
+            (
+                "hidden_size",
+                serde_json::json!(1_000_000_000i64),
+                "hidden_size",
+            ),
+            (
+                "num_hidden_layers",
+                serde_json::json!(0),
+                "num_hidden_layers",
+            ),
+            ("num_attention_heads", serde_json::json!(3), "multiple"),
+            (
+                "hidden_dropout_prob",
+                serde_json::json!(1.5),
+                "hidden_dropout_prob",
+            ),
+            ("pad_token_id", serde_json::json!(99), "pad_token_id"),
+        ] {
+            let mut c = tiny();
+            c[k] = v;
+            let e = BertConfig::from_json(&c).unwrap_err().to_string();
+            assert!(e.contains(want), "{k}: {e}");
+        }
+        // a weights file too small for the configuration
+        let cfg = BertConfig::from_json(&tiny()).unwrap();
+        let dir = std::env::temp_dir().join(format!("jner-bertcfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let w = dir.join("model.safetensors");
+        std::fs::write(&w, vec![0u8; 100]).unwrap();
+        let e = cfg.check_against_file(&w).unwrap_err().to_string();
+        assert!(e.contains("do not belong together"), "{e}");
+        std::fs::write(&w, vec![0u8; (cfg.n_params() * 4) as usize]).unwrap();
+        cfg.check_against_file(&w).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

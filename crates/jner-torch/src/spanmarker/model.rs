@@ -237,6 +237,7 @@ impl SpanMarkerModel {
             m.remove("trust_remote_code");
         }
         let cfg = BertConfig::from_json(&encoder_json)?;
+        cfg.check_against_file(&weights_file(dir)?)?;
         // The library drops the top-level maps when they equal the encoder's (unschemed
         // labels) and reads the encoder's through its attribute fallback; do the same.
         let id2label_map = config
