@@ -388,6 +388,9 @@ impl CnnModel {
     pub fn load(dir: &Path) -> Result<Self> {
         let p = dir.join("jner.json");
         let text = std::fs::read_to_string(&p).map_err(|e| CnnError::io(&p, e))?;
+        // the descriptor's own errors first (the weights are read only for a valid one)
+        serde_json::from_str::<serde::de::IgnoredAny>(&text)
+            .map_err(|e| CnnError::file(&p, format!("not valid JSON: {e}")))?;
         let pw = dir.join("model.safetensors");
         let weights = std::fs::read(&pw).map_err(|e| CnnError::io(&pw, e))?;
         Self::from_bytes(dir, &text, &weights)
