@@ -285,6 +285,10 @@ impl RunDir {
         let root = plan.root;
         std::fs::create_dir_all(&root).map_err(|e| RunError::io(&root, e))?;
         let lock_path = root.join(LOCK_FILE);
+        // a link planted at the lock's name is removed, never opened
+        if std::fs::symlink_metadata(&lock_path).is_ok_and(|m| !m.is_file()) {
+            remove_entry(&lock_path);
+        }
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -548,6 +552,20 @@ mod tests {
         assert_eq!(r.metrics().len(), 2);
         let text = std::fs::read_to_string(root.join(METRICS_FILE)).unwrap();
         assert_eq!(text.lines().count(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn planted_link_at_the_lock_is_not_opened() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        let root = d.path().join("m");
+        std::fs::create_dir(&root).unwrap();
+        std::os::unix::fs::symlink(&victim, root.join(LOCK_FILE)).unwrap();
+        let _r = RunDir::create(&root, id(1)).unwrap();
+        assert!(!std::fs::symlink_metadata(root.join(LOCK_FILE)).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl AdamW {
                 let _ = v.g_mul_scalar_(b2);
                 let _ = v.g_add_(&(&g * &g * (1.0 - b2)));
                 let denom = (v.sqrt() / bc2.sqrt()) + self.eps;
-                let _ = p.g_add_(&(m.as_ref() / &denom * (-step_size)));
+                let _ = p.g_add_(&(&*m / &denom * (-step_size)));
             }
         });
     }
