@@ -564,7 +564,9 @@ mod tests {
         std::fs::create_dir(&root).unwrap();
         std::os::unix::fs::symlink(&victim, root.join(LOCK_FILE)).unwrap();
         let _r = RunDir::create(&root, id(1)).unwrap();
-        assert!(!std::fs::symlink_metadata(root.join(LOCK_FILE)).unwrap().is_symlink());
+        assert!(!std::fs::symlink_metadata(root.join(LOCK_FILE))
+            .unwrap()
+            .is_symlink());
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
     }
 
