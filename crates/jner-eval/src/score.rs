@@ -1,6 +1,7 @@
 //! Matching: gold and predicted triples of each document to tp, fp and fn counts per label,
 //! and the classification of every error.
 
+use jner_corpus::rules::RangeIndex;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jner_corpus::offsets::CharIndex;
@@ -103,42 +104,6 @@ fn gold_char_triples(doc: &Document) -> Result<Vec<Triple>, EvalError> {
             Ok((start, end, span.label.clone()))
         })
         .collect()
-}
-
-/// The ranges of one label (any shape: nested, repeated, empty, start after end), answering
-/// "does any of them overlap `start..end`?" in O(log n). Two half-open character ranges
-/// overlap when they share at least one character: `a.0 < b.1 && b.0 < a.1`.
-///
-/// A range `a` overlaps `s..e` iff `a.0 < e` and `a.1 > s`. The ranges with `a.0 < e` are a
-/// prefix of the ranges sorted by start, so the question is whether that prefix's largest end
-/// is above `s`.
-#[derive(Default)]
-struct RangeIndex {
-    /// Starts, ascending.
-    starts: Vec<usize>,
-    /// `max_end[i]`: the largest end among the first `i + 1` ranges by start.
-    max_end: Vec<usize>,
-}
-
-impl RangeIndex {
-    fn new(mut ranges: Vec<(usize, usize)>) -> Self {
-        ranges.sort_unstable();
-        let mut max_end = Vec::with_capacity(ranges.len());
-        let mut m = 0;
-        for &(_, e) in &ranges {
-            m = m.max(e);
-            max_end.push(m);
-        }
-        RangeIndex {
-            starts: ranges.into_iter().map(|(s, _)| s).collect(),
-            max_end,
-        }
-    }
-
-    fn overlaps(&self, start: usize, end: usize) -> bool {
-        let k = self.starts.partition_point(|&s| s < end);
-        k > 0 && self.max_end[k - 1] > start
-    }
 }
 
 /// The triples of one side of a document, indexed for the error classification: the

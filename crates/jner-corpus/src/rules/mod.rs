@@ -26,7 +26,7 @@ pub(crate) fn ranges_overlap(a: (usize, usize), b: (usize, usize)) -> bool {
 /// `a.start < e` are a prefix of the ranges sorted by start, so the question is whether that
 /// prefix's largest end is above `s`.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct RangeIndex {
+pub struct RangeIndex {
     /// Starts, ascending.
     starts: Vec<usize>,
     /// `max_end[i]`: the largest end among the first `i + 1` ranges by start.
@@ -34,7 +34,7 @@ pub(crate) struct RangeIndex {
 }
 
 impl RangeIndex {
-    pub(crate) fn new(ranges: impl IntoIterator<Item = (usize, usize)>) -> Self {
+    pub fn new(ranges: impl IntoIterator<Item = (usize, usize)>) -> Self {
         let mut v: Vec<(usize, usize)> = ranges.into_iter().collect();
         v.sort_unstable();
         let mut max_end = Vec::with_capacity(v.len());
@@ -50,7 +50,7 @@ impl RangeIndex {
     }
 
     /// Whether any range of the set overlaps `start..end`.
-    pub(crate) fn overlaps(&self, start: usize, end: usize) -> bool {
+    pub fn overlaps(&self, start: usize, end: usize) -> bool {
         let k = self.starts.partition_point(|&s| s < end);
         k > 0 && self.max_end[k - 1] > start
     }
