@@ -120,12 +120,18 @@ impl AdamW {
                 if *wd != 0.0 {
                     let _ = p.g_mul_scalar_(1.0 - self.lr * *wd);
                 }
-                let _ = m.g_mul_scalar_(b1);
-                let _ = m.g_add_(&(&g * (1.0 - b1)));
+                // in place, two temporaries per tensor: m ← m + (1−β1)(g − m),
+                // v ← β2·v + g·((1−β2)·g), p ← p + m / ((√v / √bc2 + ε) · (−1/step))
+                let _ = m.lerp_(&g, 1.0 - b1);
                 let _ = v.g_mul_scalar_(b2);
-                let _ = v.g_add_(&(&g * &g * (1.0 - b2)));
-                let denom = (v.sqrt() / bc2.sqrt()) + self.eps;
-                let _ = p.g_add_(&(&*m / &denom * (-step_size)));
+                let _ = v.addcmul_(&g, &(&g * (1.0 - b2)));
+                if step_size == 0.0 {
+                    continue; // lr 0 (the first warmup step): the moments move, p does not
+                }
+                let mut denom = v.sqrt();
+                let _ = denom.g_mul_scalar_(-1.0 / (step_size * bc2.sqrt()));
+                let _ = denom.g_add_scalar_(-self.eps / step_size);
+                let _ = p.addcdiv_(m, &denom);
             }
         });
     }
@@ -205,7 +211,8 @@ mod tests {
         let mut ours = AdamW::new(&vs_b, 1e-2, 0.01, 1);
         let x = Tensor::randn([5, 4], (Kind::Float, Device::Cpu));
         for step in 0..20 {
-            let lr = 1e-2 * (1.0 - step as f64 / 25.0);
+            // warmup from 0, as the training schedule starts
+            let lr = 1e-2 * (step as f64 / 5.0).min(1.0 - step as f64 / 25.0);
             theirs.set_lr(lr);
             ours.set_lr(lr);
             let loss =
