@@ -292,21 +292,17 @@ impl CnnModel {
     /// Predict many texts on `threads` worker threads (order preserved).
     pub fn predict_texts(&self, texts: &[&str], threshold: f32) -> Vec<Vec<Entity>> {
         let threads = self.config.threads.max(1);
-        if threads == 1 || texts.len() == 1 {
-            // no pool: one thread, or one text (a text is never split across threads)
+        let sequential = || {
             let mut s = Scratch::default();
-            return texts
+            texts
                 .iter()
                 .map(|t| self.predict_one(t, threshold, &mut s))
-                .collect();
-        }
-        let run = || {
-            texts
-                .par_iter()
-                .with_min_len(1)
-                .map_init(Scratch::default, |s, t| self.predict_one(t, threshold, s))
                 .collect()
         };
+        // no pool for one thread or one text (a text is never split across threads)
+        if threads == 1 || texts.len() == 1 {
+            return sequential();
+        }
         let pool = self.pool.get_or_init(|| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -314,14 +310,14 @@ impl CnnModel {
                 .ok()
         });
         match pool {
-            Some(pool) => pool.install(run),
-            None => {
-                let mut s = Scratch::default();
+            Some(pool) => pool.install(|| {
                 texts
-                    .iter()
-                    .map(|t| self.predict_one(t, threshold, &mut s))
+                    .par_iter()
+                    .with_min_len(1)
+                    .map_init(Scratch::default, |s, t| self.predict_one(t, threshold, s))
                     .collect()
-            }
+            }),
+            None => sequential(),
         }
     }
 
@@ -388,21 +384,22 @@ impl CnnModel {
     pub fn load(dir: &Path) -> Result<Self> {
         let p = dir.join("jner.json");
         let text = std::fs::read_to_string(&p).map_err(|e| CnnError::io(&p, e))?;
-        // the descriptor's own errors first (the weights are read only for a valid one)
-        serde_json::from_str::<serde::de::IgnoredAny>(&text)
-            .map_err(|e| CnnError::file(&p, format!("not valid JSON: {e}")))?;
+        // the descriptor's own errors first: the weights are read only for a valid one
+        let desc = parse_descriptor(&p, &text)?;
         let pw = dir.join("model.safetensors");
         let weights = std::fs::read(&pw).map_err(|e| CnnError::io(&pw, e))?;
-        Self::from_bytes(dir, &text, &weights)
+        Self::from_parts(dir, desc, &weights)
     }
 
     /// A model from the contents of `jner.json` and `model.safetensors` (static vectors, when
     /// the descriptor names them, are read from `dir`, which also names the files in errors).
     /// Every size in the descriptor is checked before anything of that size is allocated.
     pub fn from_bytes(dir: &Path, text: &str, bytes: &[u8]) -> Result<Self> {
+        Self::from_parts(dir, parse_descriptor(&dir.join("jner.json"), text)?, bytes)
+    }
+
+    fn from_parts(dir: &Path, desc: Value, bytes: &[u8]) -> Result<Self> {
         let p = dir.join("jner.json");
-        let desc: Value = serde_json::from_str(text)
-            .map_err(|e| CnnError::file(&p, format!("not valid JSON: {e}")))?;
         if desc.get("backend").and_then(Value::as_str) != Some("cnn") {
             return Err(CnnError::file(
                 &p,
@@ -489,6 +486,10 @@ impl CnnModel {
         m.alignment = desc.get("alignment").cloned().unwrap_or(Value::Null);
         Ok(m)
     }
+}
+
+fn parse_descriptor(path: &Path, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| CnnError::file(path, format!("not valid JSON: {e}")))
 }
 
 fn load_vectors(dir: &Path) -> Result<Vectors> {
