@@ -559,6 +559,8 @@ impl Recognizer for CnnModel {
         texts: &[&str],
         opts: &PredictOptions,
     ) -> std::result::Result<Vec<Vec<Entity>>, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(self.predict_texts(texts, opts.threshold))
+        let mut preds = self.predict_texts(texts, opts.threshold.unwrap_or(0.0));
+        jner_corpus::restrict_labels(opts, &self.labels, &mut preds)?;
+        Ok(preds)
     }
 }

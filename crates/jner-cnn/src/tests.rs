@@ -212,7 +212,7 @@ fn learns_synthetic_corpus() {
         .predict(
             &texts,
             &PredictOptions {
-                threshold: 0.999,
+                threshold: Some(0.999),
                 ..Default::default()
             },
         )

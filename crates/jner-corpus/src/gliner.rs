@@ -1,6 +1,8 @@
 //! GLiNER's training format, `{"tokenized_text": [...], "ner": [[start, end, label]]}` with
 //! word indices (end inclusive), as the spec's `train.json`/`eval.json`. Words come from
-//! GLiNER's splitter `\w+(?:[-_]\w+)*|\S`.
+//! GLiNER's splitter `\w+(?:[-_]\w+)*|\S`, with `\w` as Python's `re` reads it: letters,
+//! numbers and `_` (so a combining mark is a word of its own and `²` a word character, where
+//! the Rust `regex` crate's `\w` would differ).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -12,10 +14,12 @@ use crate::{Document, Result};
 
 fn word_regex() -> &'static regex::Regex {
     static RE: OnceLock<regex::Regex> = OnceLock::new();
-    RE.get_or_init(|| regex::Regex::new(r"\w+(?:[-_]\w+)*|\S").expect("valid regex"))
+    RE.get_or_init(|| {
+        regex::Regex::new(r"[\p{L}\p{N}_]+(?:[-_][\p{L}\p{N}_]+)*|\S").expect("valid regex")
+    })
 }
 
-/// Words of a text as byte ranges.
+/// Words of a text as byte ranges (GLiNER's `WhitespaceTokenSplitter`).
 pub fn split_words(text: &str) -> Vec<(usize, usize)> {
     word_regex()
         .find_iter(text)

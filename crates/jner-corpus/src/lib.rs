@@ -20,7 +20,7 @@ pub mod split;
 
 pub use document::{fingerprint, Document, Span};
 pub use error::{CorpusError, Result};
-pub use recognizer::{Entity, PredictOptions, Recognizer};
+pub use recognizer::{restrict_labels, Entity, PredictOptions, Recognizer, UnknownLabels};
 
 /// The five labels jner is trained for.
 pub mod labels {

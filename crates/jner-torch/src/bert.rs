@@ -119,18 +119,7 @@ impl BertConfig {
     /// Refuses a configuration whose weights cannot be in `weights` (a file of fewer bytes than
     /// two per weight, even in half precision): checked before the model is allocated.
     pub fn check_against_file(&self, weights: &std::path::Path) -> crate::Result<()> {
-        let len = std::fs::metadata(weights)
-            .map_err(|e| crate::TorchError::io(weights, e))?
-            .len() as i64;
-        let need = self.n_params().saturating_mul(2);
-        if len < need {
-            return Err(crate::TorchError::invalid(format!(
-                "{}: {len} bytes, too small for the {} weights the encoder config describes: the config and the weights do not belong together",
-                weights.display(),
-                self.n_params()
-            )));
-        }
-        Ok(())
+        check_size(self.n_params(), weights)
     }
 
     /// Range checks: a `config.json` is untrusted, and these sizes decide the allocations made
@@ -203,6 +192,23 @@ impl BertConfig {
             0
         }
     }
+}
+
+/// Refuses a weights file of fewer bytes than two per weight (`n_params`, even in half
+/// precision): the config and the weights do not belong together. Checked before the model
+/// is allocated.
+pub fn check_size(n_params: i64, weights: &std::path::Path) -> crate::Result<()> {
+    let len = std::fs::metadata(weights)
+        .map_err(|e| crate::TorchError::io(weights, e))?
+        .len() as i64;
+    let need = n_params.saturating_mul(2);
+    if len < need {
+        return Err(crate::TorchError::invalid(format!(
+            "{}: {len} bytes, too small for the {n_params} weights the encoder config describes: the config and the weights do not belong together",
+            weights.display(),
+        )));
+    }
+    Ok(())
 }
 
 /// `x W^T + b`, with the weight in the decayed group and the bias in the other.

@@ -64,7 +64,7 @@ fn candidates(name: &str) -> Vec<String> {
 
 /// Prefixes under which `*ForMaskedLM`/`*ForTokenClassification` checkpoints store the
 /// encoder (XLM-R and CamemBERT use `roberta.` too).
-const MODEL_PREFIXES: [&str; 2] = ["bert.", "roberta."];
+const MODEL_PREFIXES: [&str; 3] = ["bert.", "roberta.", "deberta."];
 
 /// What [`load_encoder_weights`] did.
 #[derive(Debug, Default)]

@@ -16,6 +16,8 @@ use crate::{Result, TorchError};
 
 pub struct AdamW {
     vars: Vec<(String, Tensor, f64)>,
+    /// Each variable's learning rate as a multiple of `lr` (parameter groups).
+    lr_mult: Vec<f64>,
     m: Vec<Tensor>,
     v: Vec<Tensor>,
     step: i64,
@@ -27,6 +29,18 @@ pub struct AdamW {
 impl AdamW {
     /// Every trainable variable of `vs`, with weight decay `wd` except in `no_decay_group`.
     pub fn new(vs: &nn::VarStore, lr: f64, wd: f64, no_decay_group: usize) -> Self {
+        Self::grouped(vs, lr, |_, group| {
+            (1.0, if group == no_decay_group { 0.0 } else { wd })
+        })
+    }
+
+    /// Every trainable variable of `vs`, with `(lr multiple, weight decay)` given by
+    /// `settings(name, var store group)`: parameter groups with their own learning rates.
+    pub fn grouped(
+        vs: &nn::VarStore,
+        lr: f64,
+        settings: impl Fn(&str, usize) -> (f64, f64),
+    ) -> Self {
         let named = vs.variables();
         let groups: Vec<(Tensor, usize)> = {
             let v = vs.variables_.lock().expect("variables lock");
@@ -35,7 +49,7 @@ impl AdamW {
                 .map(|t| (t.tensor.shallow_clone(), t.group))
                 .collect()
         };
-        let mut vars: Vec<(String, Tensor, f64)> = Vec::new();
+        let mut vars: Vec<(String, Tensor, f64, f64)> = Vec::new();
         for (name, t) in named {
             if !t.requires_grad() {
                 continue;
@@ -44,14 +58,18 @@ impl AdamW {
                 .iter()
                 .find(|(g, _)| g.data_ptr() == t.data_ptr())
                 .map_or(0, |(_, g)| *g);
-            let decay = if group == no_decay_group { 0.0 } else { wd };
-            vars.push((name, t, decay));
+            let (mult, decay) = settings(&name, group);
+            vars.push((name, t, decay, mult));
         }
         vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let lr_mult = vars.iter().map(|v| v.3).collect();
+        let vars: Vec<(String, Tensor, f64)> =
+            vars.into_iter().map(|(n, t, d, _)| (n, t, d)).collect();
         let m = vars.iter().map(|(_, t, _)| t.zeros_like()).collect();
         let v = vars.iter().map(|(_, t, _)| t.zeros_like()).collect();
         AdamW {
             vars,
+            lr_mult,
             m,
             v,
             step: 0,
@@ -106,19 +124,21 @@ impl AdamW {
         let (b1, b2) = self.betas;
         let bc1 = 1.0 - b1.powi(self.step as i32);
         let bc2 = 1.0 - b2.powi(self.step as i32);
-        let step_size = self.lr / bc1;
         tch::no_grad(|| {
-            for ((_, p, wd), (m, v)) in self
+            for (((_, p, wd), (m, v)), mult) in self
                 .vars
                 .iter_mut()
                 .zip(self.m.iter_mut().zip(self.v.iter_mut()))
+                .zip(&self.lr_mult)
             {
                 let g = p.grad();
                 if !g.defined() {
                     continue;
                 }
+                let lr = self.lr * mult;
+                let step_size = lr / bc1;
                 if *wd != 0.0 {
-                    let _ = p.g_mul_scalar_(1.0 - self.lr * *wd);
+                    let _ = p.g_mul_scalar_(1.0 - lr * *wd);
                 }
                 // in place, two temporaries per tensor: m ← m + (1−β1)(g − m),
                 // v ← β2·v + g·((1−β2)·g), p ← p + m / ((√v / √bc2 + ε) · (−1/step))

@@ -1,22 +1,8 @@
-//! Words of a text for the span models: GLiNER's regex `\w+(?:[-_]\w+)*|\S`, which separates
-//! punctuation ("fever," → "fever", ","), with byte offsets.
+//! Words of a text for the span models: GLiNER's regex `\w+(?:[-_]\w+)*|\S` with Python's
+//! `\w`, which separates punctuation ("fever," → "fever", ","), with byte offsets. One
+//! definition for the whole workspace: [`jner_corpus::gliner::split_words`].
 
-use std::sync::OnceLock;
-
-use regex::Regex;
-
-fn word_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"\w+(?:[-_]\w+)*|\S").expect("valid word regex"))
-}
-
-/// Byte ranges `(start, end)` of the words of `text`, in order.
-pub fn split_words(text: &str) -> Vec<(usize, usize)> {
-    word_re()
-        .find_iter(text)
-        .map(|m| (m.start(), m.end()))
-        .collect()
-}
+pub use jner_corpus::gliner::split_words;
 
 #[cfg(test)]
 mod tests {
@@ -42,5 +28,13 @@ mod tests {
                 "!"
             ]
         );
+    }
+
+    #[test]
+    fn word_characters_are_pythons() {
+        // Python's `re`: a combining mark is not a word character, `²` is
+        let t = "cafe\u{301} x² 東京";
+        let w: Vec<&str> = split_words(t).iter().map(|&(s, e)| &t[s..e]).collect();
+        assert_eq!(w, ["cafe", "\u{301}", "x²", "東京"]);
     }
 }

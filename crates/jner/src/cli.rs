@@ -21,11 +21,12 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once
 pub enum Command {
     /// Load, inspect, export and split the training data.
     #[command(subcommand)]
     Data(DataCommand),
-    /// Train a model (backends: cnn, alias spacy).
+    /// Train a model (backends: cnn alias spacy, spanmarker, gliner).
     Train(TrainArgs),
     /// Score predictions against gold documents, or a model on its evaluation documents.
     Eval(EvalArgs),
@@ -104,25 +105,14 @@ pub enum InputFormat {
     Jsonl,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// Fast pure-Rust CPU model (hash embeddings + CNN); `spacy` is accepted as an alias.
-    #[value(alias = "spacy")]
-    Cnn,
-    /// BERT-family encoder with SpanMarker's head (needs libtorch).
-    Spanmarker,
-    /// GLiNER span model (needs libtorch).
-    Gliner,
-}
-
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Which model to train.
-    #[arg(long, value_enum, default_value_t = Backend::Cnn)]
-    pub backend: Backend,
+    /// Which model to train: cnn (alias spacy), spanmarker, gliner.
+    #[arg(long, default_value = "cnn", value_parser = crate::backends::parse)]
+    pub backend: &'static crate::backends::Backend,
     /// Base model. cnn: optional static word vectors (word2vec/fastText text file);
-    /// spanmarker: encoder folder or hub id; gliner: GLiNER checkpoint.
+    /// spanmarker: encoder folder or hub id; gliner: a GLiNER checkpoint to fine-tune (default
+    /// EmergentMethods/gliner_medium_news-v2.1) or a plain encoder for a fresh GLiNER.
     #[arg(long)]
     pub model: Option<String>,
     /// Epochs (spec defaults: cnn/spacy 10, spanmarker 5, gliner 10).
@@ -131,9 +121,17 @@ pub struct TrainArgs {
     /// Documents per batch.
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
-    /// Learning rate (defaults: cnn 0.001, spanmarker 5e-5, gliner 3e-5).
+    /// Learning rate (defaults: cnn 0.001, spanmarker 5e-5, gliner 3e-5; gliner: the
+    /// encoder's).
     #[arg(long)]
     pub lr: Option<f32>,
+    /// gliner: learning rate of everything outside the encoder (projection, LSTM, span and
+    /// prompt layers); default 5e-5 (the v2.1 recipe).
+    #[arg(long)]
+    pub lr_others: Option<f32>,
+    /// Train only these labels (comma-separated; spans of other labels are ignored).
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Option<Vec<String>>,
     /// Dropout rate.
     #[arg(long, default_value_t = 0.2)]
     pub dropout: f32,
@@ -221,9 +219,20 @@ pub struct PredictArgs {
     /// `jsonl`: one `{"id","text"}` object per line.
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     pub format: InputFormat,
-    /// Drop entities scoring below this (0 to 1).
-    #[arg(long, default_value_t = 0.0)]
-    pub threshold: f32,
+    /// Drop entities scoring at or below this (0 to 1; default: the backend's, 0.5 for
+    /// gliner, 0 for cnn and spanmarker).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Labels to look for, comma-separated. gliner takes any names (zero-shot, e.g.
+    /// "medication,dosage"); cnn and spanmarker only a subset of their own.
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// gliner: allow an entity inside another (crossing entities are still resolved).
+    #[arg(long)]
+    pub nested: bool,
+    /// gliner: allow a span to carry several labels.
+    #[arg(long)]
+    pub multi_label: bool,
     /// Load the model without checking its weight files against the sha256 in jner.json.
     #[arg(long)]
     pub no_verify: bool,

@@ -1,6 +1,7 @@
 //! `jner`: train, evaluate and serve NER models for minor children, author gender and
 //! biomedical entities. A thin binary over the library crates.
 
+mod backends;
 mod cli;
 mod commands;
 mod data_args;

@@ -1,9 +1,12 @@
-//! Loading a model folder as a [`Recognizer`], whatever its backend: `jner.json` says which.
+//! Loading a model folder as a [`Recognizer`], whatever its backend: `jner.json` says which;
+//! a folder a backend's Python library saved is recognised by that backend.
 
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use jner_corpus::Recognizer;
+
+use crate::backends;
 
 /// [`load_recognizer_with`] with the weight files verified.
 pub fn load_recognizer(dir: &Path) -> Result<Box<dyn Recognizer>> {
@@ -16,8 +19,10 @@ pub fn load_recognizer(dir: &Path) -> Result<Box<dyn Recognizer>> {
 pub fn load_recognizer_with(dir: &Path, verify: bool) -> Result<Box<dyn Recognizer>> {
     let meta = dir.join("jner.json");
     if !meta.is_file() {
-        if let Some(r) = load_span_marker_checkpoint(dir)? {
-            return Ok(r);
+        for b in backends::ALL {
+            if let Some(r) = (b.foreign)(dir)? {
+                return Ok(r);
+            }
         }
     }
     let raw = std::fs::read_to_string(&meta).with_context(|| {
@@ -37,53 +42,14 @@ pub fn load_recognizer_with(dir: &Path, verify: bool) -> Result<Box<dyn Recogniz
             );
         }
     }
-    let backend = v.get("backend").and_then(|b| b.as_str()).unwrap_or("");
-    match backend {
-        "cnn" => Ok(Box::new(jner_cnn::CnnModel::load(dir)?)),
-        #[cfg(feature = "torch")]
-        "spanmarker" => Ok(jner_torch::load_recognizer(dir)?),
-        #[cfg(not(feature = "torch"))]
-        "spanmarker" => bail!(
-            "{}: a spanmarker model; this jner was built without libtorch (build with --features torch, see the README)",
-            dir.display()
-        ),
-        "gliner" => bail!("{}: a gliner model; this build of jner has no gliner backend yet", dir.display()),
-        other => bail!("{}: unknown backend {other:?}", meta.display()),
-    }
-}
-
-/// A checkpoint the Python `span_marker` library saved (a folder, or a hub id when built with
-/// libtorch): `config.json` with `"model_type": "span-marker"` and no `jner.json`.
-fn load_span_marker_checkpoint(path: &Path) -> Result<Option<Box<dyn Recognizer>>> {
-    let is_span_marker = |dir: &Path| {
-        std::fs::read_to_string(dir.join("config.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|v| v.get("model_type").and_then(|m| m.as_str()) == Some("span-marker"))
+    let name = v.get("backend").and_then(|b| b.as_str()).unwrap_or("");
+    let Some(b) = backends::by_name(name) else {
+        bail!("{}: unknown backend {name:?}", meta.display());
     };
-    #[cfg(feature = "torch")]
-    {
-        let dir = if path.is_dir() {
-            path.to_path_buf()
-        } else {
-            match jner_torch::hub::parse_hub_id(&path.to_string_lossy()) {
-                Some(_) => jner_torch::hub::resolve_model_dir(&path.to_string_lossy())?,
-                None => return Ok(None),
-            }
-        };
-        if is_span_marker(&dir) {
-            return Ok(Some(jner_torch::load_recognizer(&dir)?));
-        }
-        Ok(None)
+    if !b.available {
+        return Err(b
+            .unavailable()
+            .context(format!("{}: a {} model", dir.display(), b.name)));
     }
-    #[cfg(not(feature = "torch"))]
-    {
-        if path.is_dir() && is_span_marker(path) {
-            bail!(
-                "{}: a span_marker checkpoint; this jner was built without libtorch (build with --features torch, see the README)",
-                path.display()
-            );
-        }
-        Ok(None)
-    }
+    (b.load)(dir)
 }

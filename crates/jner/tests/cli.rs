@@ -227,11 +227,172 @@ fn demo_trains_predicts_and_evaluates() {
     assert!(String::from_utf8_lossy(&o2.stderr).contains("jner.json"));
 }
 
+#[cfg(not(feature = "torch"))]
 #[test]
 fn backends_without_a_build_say_so() {
-    let o = jner(&["train", "--backend", "gliner", "--demo"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("available backends: cnn"));
+    for b in ["gliner", "spanmarker"] {
+        let o = jner(&["train", "--backend", b, "--demo"]);
+        assert_eq!(o.status.code(), Some(2));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains(&format!("the {b} backend needs libtorch"))
+                && e.contains("backends built in: cnn"),
+            "{e}"
+        );
+    }
+    let o = jner(&["train", "--backend", "crf", "--demo"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cnn (alias spacy), spanmarker, gliner"));
+}
+
+/// A backend with a fixed label set takes a subset of its labels and refuses new ones by name.
+#[test]
+fn fixed_label_backends_refuse_new_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("m");
+    let o = out.to_str().unwrap();
+    ok(&["train", "--demo", "--epochs", "1", "--output-dir", o]);
+    let input = tmp.path().join("in.txt");
+    std::fs::write(&input, "My son had a fever after the surgery.\n").unwrap();
+    let model = format!("{o}/final");
+    let only = ok(&[
+        "predict",
+        "--model",
+        &model,
+        "--input",
+        input.to_str().unwrap(),
+        "--labels",
+        "MinorChild",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(only.lines().next().unwrap()).unwrap();
+    assert!(v["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["label"] == "MinorChild"));
+    let bad = jner(&[
+        "predict",
+        "--model",
+        &model,
+        "--input",
+        input.to_str().unwrap(),
+        "--labels",
+        "medication",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        e.contains("medication") && e.contains("does not take new labels"),
+        "{e}"
+    );
+}
+
+/// `jner train --backend gliner` fine-tunes a GLiNER checkpoint (the library-made tiny fixture)
+/// for an epoch on the demo corpus; the run has the library's layout plus jner's files;
+/// `predict` takes labels never trained (zero-shot) and loads the folder without `jner.json`
+/// as a plain gliner checkpoint; `eval --model` scores it.
+#[cfg(feature = "torch")]
+#[test]
+fn gliner_fine_tunes_a_checkpoint_and_takes_new_labels() {
+    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../jner-torch/tests/fixtures/gliner/deberta");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("g");
+    let o = out.to_str().unwrap();
+    ok(&[
+        "train",
+        "--backend",
+        "gliner",
+        "--model",
+        base.to_str().unwrap(),
+        "--demo",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--output-dir",
+        o,
+    ]);
+    for p in [
+        "final/gliner_config.json",
+        "final/model.safetensors",
+        "final/tokenizer.json",
+        "final/jner.json",
+        "checkpoint-epoch-1/optimizer.safetensors",
+        "checkpoint-epoch-1/trainer_state.json",
+        "metrics.jsonl",
+        "train.json",
+        "eval.json",
+    ] {
+        assert!(out.join(p).is_file(), "missing {p}");
+    }
+    let input = tmp.path().join("in.txt");
+    std::fs::write(
+        &input,
+        "My daughter takes 5 mg of ibuprofen twice a day.\nNo entities here.\n",
+    )
+    .unwrap();
+    let model = format!("{o}/final");
+    for labels in [None, Some("medication,dosage")] {
+        let mut a = vec![
+            "predict",
+            "--model",
+            &model,
+            "--input",
+            input.to_str().unwrap(),
+            "--threshold",
+            "0.1",
+        ];
+        if let Some(l) = labels {
+            a.extend(["--labels", l]);
+        }
+        let pred = ok(&a);
+        let lines: Vec<serde_json::Value> = pred
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        if let Some(l) = labels {
+            let allowed: Vec<&str> = l.split(',').collect();
+            for e in lines.iter().flat_map(|v| v["entities"].as_array().unwrap()) {
+                assert!(allowed.contains(&e["label"].as_str().unwrap()), "{e}");
+            }
+        }
+    }
+    // the same folder without jner.json is a gliner checkpoint
+    let plain = tmp.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    for f in std::fs::read_dir(&model).unwrap() {
+        let f = f.unwrap();
+        if f.file_name() != "jner.json" {
+            std::fs::copy(f.path(), plain.join(f.file_name())).unwrap();
+        }
+    }
+    let a = ok(&[
+        "predict",
+        "--model",
+        &model,
+        "--input",
+        input.to_str().unwrap(),
+        "--labels",
+        "person",
+        "--threshold",
+        "0.2",
+    ]);
+    let b = ok(&[
+        "predict",
+        "--model",
+        plain.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--labels",
+        "person",
+        "--threshold",
+        "0.2",
+    ]);
+    assert_eq!(a, b);
+    let rep: serde_json::Value =
+        serde_json::from_str(&ok(&["eval", "--model", &format!("{o}/final"), "--json"])).unwrap();
+    assert!(rep["documents"].as_u64().unwrap() > 0);
 }
 
 /// `jner train --backend spanmarker` end to end with the real MiniLM encoder (one epoch on a

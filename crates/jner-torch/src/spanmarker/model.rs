@@ -553,7 +553,10 @@ impl Recognizer for SpanMarkerModel {
         texts: &[&str],
         opts: &PredictOptions,
     ) -> std::result::Result<Vec<Vec<Entity>>, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(self.predict_texts(texts, opts.batch_size, opts.threshold)?)
+        let mut preds =
+            self.predict_texts(texts, opts.batch_size, opts.threshold.unwrap_or(0.0))?;
+        jner_corpus::restrict_labels(opts, &self.entity_labels, &mut preds)?;
+        Ok(preds)
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod common;
 mod encoder;
+mod gliner;
 mod hub;
 mod minilm;
 mod spanmarker;

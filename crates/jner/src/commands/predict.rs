@@ -21,11 +21,24 @@ const CHUNK: usize = 1024;
 const CHUNK_BYTES: usize = 8 << 20;
 
 pub fn predict(args: &PredictArgs) -> Result<()> {
-    anyhow::ensure!(
-        args.threshold.is_finite() && (0.0..=1.0).contains(&args.threshold),
-        "--threshold must be a number in [0, 1], got {}",
-        args.threshold
-    );
+    if let Some(t) = args.threshold {
+        anyhow::ensure!(
+            t.is_finite() && (0.0..=1.0).contains(&t),
+            "--threshold must be a number in [0, 1], got {t}"
+        );
+    }
+    let labels = match &args.labels {
+        None => None,
+        Some(s) => {
+            let l: Vec<String> = s
+                .split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect();
+            anyhow::ensure!(!l.is_empty(), "--labels {s:?} names no label");
+            Some(l)
+        }
+    };
     if let (Some(i), Some(o)) = (&args.input, &args.output) {
         if same_file(i, o) {
             bail!(
@@ -35,9 +48,26 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         }
     }
     let rec = load_recognizer_with(&args.model, !args.no_verify)?;
+    if labels.is_some() && !rec.zero_shot() {
+        // checked here too so the error comes before any input is read
+        let unknown: Vec<&String> = labels
+            .iter()
+            .flatten()
+            .filter(|l| !rec.labels().contains(l))
+            .collect();
+        anyhow::ensure!(
+            unknown.is_empty(),
+            "--labels: {} cannot look for {unknown:?}: it only knows {:?} and does not take new labels (the gliner backend does)",
+            args.model.display(),
+            rec.labels()
+        );
+    }
     let opts = PredictOptions {
         threshold: args.threshold,
         batch_size: args.batch_size.max(1),
+        labels,
+        nested: args.nested,
+        multi_label: args.multi_label,
     };
     let input: Box<dyn BufRead> = match &args.input {
         Some(p) => Box::new(std::io::BufReader::new(

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use jner_corpus::split::Split;
 use jner_corpus::{fingerprint, jsonl};
 use serde_json::json;
@@ -11,32 +11,15 @@ use serde_json::json;
 use jner_run::{RunDir, RunMode};
 
 use super::data::{make_split, split_files, split_summary};
-use crate::cli::{Backend, TrainArgs};
-
-/// The spec's defaults per backend: (epochs, learning rate, output folder).
-fn defaults(b: Backend) -> (usize, f32, &'static str) {
-    match b {
-        Backend::Cnn => (10, 0.001, "spacy_model"),
-        Backend::Spanmarker => (5, 5e-5, "spanmarker_finetuned"),
-        Backend::Gliner => (10, 3e-5, "gliner_finetuned"),
-    }
-}
+use crate::backends::TrainPlan;
+use crate::cli::TrainArgs;
 
 pub fn train(args: TrainArgs) -> Result<()> {
-    match args.backend {
-        Backend::Cnn => {}
-        #[cfg(feature = "torch")]
-        Backend::Spanmarker => {}
-        #[cfg(not(feature = "torch"))]
-        Backend::Spanmarker => bail!(
-            "the spanmarker backend needs libtorch and this jner was built without it; available backends: cnn (alias spacy). Build with: eval \"$(scripts/libtorch.sh)\" && cargo build --release -p jner --features torch"
-        ),
-        Backend::Gliner => bail!(
-            "the gliner backend is not in this build yet; available backends: cnn (alias spacy){}",
-            if cfg!(feature = "torch") { ", spanmarker" } else { "" }
-        ),
+    let backend = args.backend;
+    if !backend.available {
+        return Err(backend.unavailable());
     }
-    let (epochs, lr, dir) = defaults(args.backend);
+    let (epochs, lr, dir) = (backend.epochs, backend.lr, backend.output_dir);
     let epochs = args.epochs.unwrap_or(epochs);
     let lr = args.lr.unwrap_or(lr);
     let (out, mode) = match &args.resume {
@@ -54,18 +37,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
     };
     check_numbers(&args, epochs, lr)?;
 
-    // Check the base model before anything is written.
-    let vectors = match &args.model {
-        _ if args.backend != Backend::Cnn => None,
-        None => None,
-        Some(m) => {
-            let p = PathBuf::from(m);
-            if !p.is_file() {
-                bail!("--model {m}: the cnn backend takes a word-vector file (word2vec/fastText text format); {m} is not a file. spaCy packages such as en_core_sci_lg cannot be loaded; leave --model out to train from scratch");
-            }
-            Some(p)
-        }
-    };
+    // Check the backend's own arguments (the base model) before anything is written.
+    (backend.check)(&args)?;
     let (split, corpus_fp, source, files) = match (&args.train_jsonl, &args.eval_jsonl) {
         (Some(t), Some(e)) => {
             let known_only = !args.allow_new_labels;
@@ -111,6 +84,21 @@ pub fn train(args: TrainArgs) -> Result<()> {
             )
         }
     };
+    let mut split = split;
+    if let Some(keep) = &args.labels {
+        anyhow::ensure!(
+            keep.iter().all(|l| !l.trim().is_empty()),
+            "--labels {keep:?}: empty label name"
+        );
+        // a withheld label is neither learned nor scored in this run's evaluation
+        for d in split.train.iter_mut().chain(split.eval.iter_mut()) {
+            d.spans.retain(|s| keep.contains(&s.label));
+        }
+        anyhow::ensure!(
+            split.train.iter().any(|d| !d.spans.is_empty()),
+            "--labels {keep:?}: no training span has one of these labels"
+        );
+    }
     anyhow::ensure!(
         !split.train.is_empty(),
         "no training documents after the split (--val-split {} leaves none for training)",
@@ -123,11 +111,11 @@ pub fn train(args: TrainArgs) -> Result<()> {
         );
     }
     let meta = json!({
-        "backend": args.backend,
+        "backend": backend.name,
         "corpus_fingerprint": corpus_fp,
         "data": source,
         "split": {"mode": args.split.split_mode, "seed": args.split.seed, "val_split": args.split.val_split, "minor_oversample": args.split.minor_oversample},
-        "train_args": {"epochs": epochs, "batch_size": args.batch_size, "lr": lr, "dropout": args.dropout, "seed": args.split.seed, "threads": args.threads, "model": args.model, "entity_max_length": args.entity_max_length, "model_max_length": args.model_max_length, "window_group": args.window_group},
+        "train_args": {"epochs": epochs, "batch_size": args.batch_size, "lr": lr, "lr_others": args.lr_others, "labels": args.labels, "dropout": args.dropout, "seed": args.split.seed, "threads": args.threads, "model": args.model, "entity_max_length": args.entity_max_length, "model_max_length": args.model_max_length, "window_group": args.window_group},
         "jner_version": env!("CARGO_PKG_VERSION"),
     });
     // the run folder is checked now and opened by the backend once its own inputs are loaded
@@ -140,76 +128,16 @@ pub fn train(args: TrainArgs) -> Result<()> {
         run = run.with_file(name, bytes);
     }
 
-    #[cfg(feature = "torch")]
-    if args.backend == Backend::Spanmarker {
-        return train_spanmarker(&args, &split, run, epochs, lr, meta);
-    }
-    let cfg = jner_cnn::CnnConfig {
-        epochs,
-        batch_size: args.batch_size,
-        dropout: args.dropout,
-        seed: args.split.seed,
-        learn_rate: lr,
-        threads: args.threads.max(1),
-        vectors,
-        ..Default::default()
-    };
-    let report = jner_cnn::train(&split.train, &split.eval, &cfg, run, meta)?;
-    eprintln!(
-        "best epoch {} (micro F1 {:.4}); {} parameters; training {:.1}s, evaluation {:.1}s; gold spans {} seen, {} lost in alignment",
-        report.best_epoch,
-        report.best_f1,
-        report.parameters,
-        report.train_seconds,
-        report.eval_seconds,
-        report.alignment.spans,
-        report.alignment.spans_lost
-    );
-    eprintln!(
-        "models in {}: best/ (highest F1), final/, checkpoint-epoch-N/; metrics.jsonl",
-        out.display()
-    );
-    Ok(())
-}
-
-/// The spanmarker backend: a BERT-family encoder (`--model`: a Hugging Face folder, or a hub
-/// id, taken from the hub cache or downloaded when online) with SpanMarker's head.
-#[cfg(feature = "torch")]
-fn train_spanmarker(
-    args: &TrainArgs,
-    split: &Split,
-    run: jner_run::PendingRun,
-    epochs: usize,
-    lr: f32,
-    meta: serde_json::Value,
-) -> Result<()> {
-    let model = args.model.clone().unwrap_or_else(|| {
-        "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext".to_string()
-    });
-    let mut cfg = jner_torch::SpanMarkerConfig::new(model);
-    cfg.epochs = epochs;
-    cfg.batch_size = args.batch_size;
-    cfg.learning_rate = f64::from(lr);
-    cfg.entity_max_length = args.entity_max_length;
-    cfg.model_max_length = args.model_max_length;
-    cfg.seed = args.split.seed;
-    cfg.threads = Some(args.threads.max(1));
-    cfg.window_group = args.window_group;
-    let device = if args.use_gpu {
-        "cuda"
-    } else {
-        args.device.as_str()
-    };
-    cfg.device = jner_torch::spanmarker::parse_device(device)?;
-    let out = run.root().to_path_buf();
-    let report = jner_torch::spanmarker::train(&split.train, &split.eval, &cfg, run, meta)?;
-    eprintln!(
-        "best epoch {:?} (micro F1 {:?}); models in {}: best/, final/; metrics.jsonl",
-        report.best_epoch,
-        report.best_f1,
-        out.display()
-    );
-    Ok(())
+    (backend.train)(
+        TrainPlan {
+            args: &args,
+            split: &split,
+            epochs,
+            lr,
+            meta,
+        },
+        run,
+    )
 }
 
 /// The numeric arguments, each checked by name (NaN and infinities included).

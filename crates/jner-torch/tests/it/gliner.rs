@@ -1,0 +1,308 @@
+//! GLiNER and DeBERTa against the Python libraries, on the fixtures `bench/gliner_fixtures.py`
+//! made with `gliner` and `transformers` (tiny random models, perturbed weights so every term
+//! shows; see bench/GLINER_FIXTURES.md): DeBERTa hidden states layer by layer, GLiNER input
+//! ids, logits and decoded entities, and the strict loader's messages.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use jner_torch::deberta::{DebertaConfig, DebertaModel};
+use jner_torch::gliner::{DecodeMode, GlinerModel};
+use serde_json::Value;
+use tch::{nn, Device, Kind, Tensor};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gliner")
+}
+
+fn tensors(p: &Path) -> HashMap<String, Tensor> {
+    Tensor::read_safetensors(p).unwrap().into_iter().collect()
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+    (a - b).abs().max().double_value(&[])
+}
+
+/// DeBERTa-v2/v3 hidden states equal transformers' at every layer, padding rows included:
+/// v3 (256 buckets, shared keys, 300 tokens so distances beyond 128 are log-bucketed) and
+/// v2 (16 buckets, max 64, own position projections).
+#[test]
+fn deberta_hidden_states_match_transformers_layer_by_layer() {
+    super::common::one_thread();
+    for variant in ["v3", "v2"] {
+        let dir = fixtures().join("deberta_only").join(variant);
+        let cfg: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap())
+                .unwrap();
+        let cfg = DebertaConfig::from_json(&cfg).unwrap();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = DebertaModel::new(&vs.root(), &cfg);
+        let w = tensors(&dir.join("model.safetensors"));
+        let mut n = 0;
+        for (name, var) in vs.variables() {
+            let src = w
+                .get(&name)
+                .unwrap_or_else(|| panic!("{variant}: no {name} in the fixture"));
+            tch::no_grad(|| var.shallow_clone().copy_(src));
+            n += 1;
+        }
+        let extra: Vec<&String> = w
+            .keys()
+            .filter(|k| !vs.variables().contains_key(*k))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "{variant}: unused fixture weights {extra:?}"
+        );
+        assert!(n > 10);
+        let h = tensors(&dir.join("hidden.safetensors"));
+        let all = tch::no_grad(|| model.forward_all(&h["input_ids"], &h["attention_mask"], false));
+        assert_eq!(all.len() as i64, cfg.num_hidden_layers + 1);
+        for (i, got) in all.iter().enumerate() {
+            let want = &h[&format!("hidden_states.{i}")];
+            let m = h["attention_mask"].to_kind(Kind::Float).unsqueeze(-1);
+            let d_valid = max_diff(&(got * &m), &(want * &m));
+            let d = max_diff(got, want);
+            assert!(
+                d < 1e-4,
+                "{variant} hidden state {i}: max |diff| {d} (on real tokens {d_valid})"
+            );
+        }
+    }
+}
+
+struct Case {
+    v: Value,
+    i: usize,
+}
+
+fn cases(dir: &Path) -> Vec<Case> {
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Case { v: c.clone(), i })
+        .collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The text the library saw: cut after its first `W` words when it truncated.
+fn seen_text(c: &Value) -> String {
+    let text = c["text"].as_str().unwrap();
+    let w = c["W"].as_u64().unwrap() as usize;
+    let words = c["words"].as_array().unwrap();
+    if words.len() > w {
+        let end_char = words[w - 1][1].as_u64().unwrap() as usize;
+        text.chars().take(end_char).collect()
+    } else {
+        text.to_string()
+    }
+}
+
+fn check_model(name: &str) {
+    super::common::one_thread();
+    let dir = fixtures().join(name);
+    let model = GlinerModel::load(&dir).unwrap();
+    let t = tensors(&dir.join("cases.safetensors"));
+    for Case { v: c, i } in cases(&dir) {
+        let cname = c["name"].as_str().unwrap().to_string();
+        let labels = strings(&c["labels"]);
+        let text = seen_text(&c);
+        // the same words
+        let words: Vec<(usize, usize)> = {
+            let ix = jner_corpus::offsets::CharIndex::new(c["text"].as_str().unwrap());
+            jner_torch::words::split_words(c["text"].as_str().unwrap())
+                .iter()
+                .map(|&(a, b)| (ix.to_char(a).unwrap(), ix.to_char(b).unwrap()))
+                .collect()
+        };
+        let want_words: Vec<(usize, usize)> = c["words"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p[0].as_u64().unwrap() as usize,
+                    p[1].as_u64().unwrap() as usize,
+                )
+            })
+            .collect();
+        assert_eq!(words, want_words, "{name}/{cname}: words");
+        // the same input ids
+        let tok = model.tokenize(&text).unwrap();
+        let prompt = jner_torch::gliner::data::Prompt::new(
+            model.tokenizer(),
+            &jner_torch::gliner::data::dedup_labels(&labels),
+            model.specials(),
+        )
+        .unwrap();
+        let item = jner_torch::gliner::data::build_item(
+            &tok,
+            (0, tok.words.len()),
+            &prompt,
+            model.specials(),
+        );
+        let want_ids = Vec::<i64>::try_from(t[&format!("case{i}.input_ids")].view([-1])).unwrap();
+        if want_ids.len() < item.input_ids.len() {
+            // the library cut prompt + words at the tokenizer's limit: the words past it are
+            // scored from zero vectors there; jner reads them in further windows instead
+            let n = want_ids.len() - 1;
+            assert_eq!(
+                want_ids[..n],
+                item.input_ids[..n],
+                "{name}/{cname}: input ids"
+            );
+            eprintln!(
+                "{name}/{cname}: the library cut the input at {} subwords",
+                want_ids.len()
+            );
+            continue;
+        }
+        assert_eq!(item.input_ids, want_ids, "{name}/{cname}: input ids");
+        // words_mask: jner maps word j to its own first piece. The library numbers the words
+        // that have pieces in turn, so after a word the tokenizer drops entirely (a lone
+        // combining mark under BERT's accent stripping) every later word gets the next word's
+        // vector and the last word none: a library bug jner does not copy. Where it happens,
+        // check that it is exactly that, and compare no further.
+        let want_mask = Vec::<i64>::try_from(t[&format!("case{i}.words_mask")].view([-1])).unwrap();
+        let mut ours = vec![0i64; item.input_ids.len()];
+        let mut compacted = vec![0i64; item.input_ids.len()];
+        let mut seen = 0;
+        for (j, p) in item.word_pos.iter().enumerate() {
+            if let Some(p) = p {
+                seen += 1;
+                ours[*p] = j as i64 + 1;
+                compacted[*p] = seen;
+            }
+        }
+        if ours != want_mask {
+            assert_eq!(compacted, want_mask, "{name}/{cname}: words_mask");
+            assert!(item.word_pos.iter().any(Option::is_none));
+            eprintln!(
+                "{name}/{cname}: a word without subwords; the library's word shift is not copied"
+            );
+            continue;
+        }
+        // the same logits
+        let parts = model.parts_one(&text, &labels).unwrap();
+        for (stage, got) in [
+            ("token_embeds", &parts.tokens),
+            ("words_embedding_pre_lstm", &parts.words_pre_lstm),
+            ("words_embedding", &parts.words),
+            ("prompts_embedding", &parts.prompts),
+            ("span_rep", &parts.spans),
+        ] {
+            if let Some(want) = t.get(&format!("case{i}.{stage}")) {
+                let d = max_diff(got, want);
+                assert!(d < 1e-4, "{name}/{cname}: {stage} max |diff| {d}");
+            }
+        }
+        let got = parts.logits;
+        let want = &t[&format!("case{i}.logits")];
+        assert_eq!(got.size(), want.size(), "{name}/{cname}: logits shape");
+        let d = max_diff(&got, want);
+        assert!(d < 1e-4, "{name}/{cname}: logits max |diff| {d}");
+        // the same entities, when the library read the whole text in one window
+        if c["num_words_before_truncation"] == c["W"] {
+            let mode = DecodeMode {
+                nested: !c["flat_ner"].as_bool().unwrap(),
+                multi_label: c["multi_label"].as_bool().unwrap(),
+            };
+            let th = c["threshold"].as_f64().unwrap() as f32;
+            let got = model
+                .predict_texts(&[text.as_str()], &labels, th, mode, 4)
+                .unwrap()
+                .remove(0);
+            let want = c["entities"].as_array().unwrap();
+            let key = |s: usize, e: usize, l: &str| format!("{s}..{e} {l}");
+            let mut g: Vec<String> = got.iter().map(|e| key(e.start, e.end, &e.label)).collect();
+            let mut w: Vec<String> = want
+                .iter()
+                .map(|e| {
+                    key(
+                        e["start"].as_u64().unwrap() as usize,
+                        e["end"].as_u64().unwrap() as usize,
+                        e["label"].as_str().unwrap(),
+                    )
+                })
+                .collect();
+            g.sort();
+            w.sort();
+            assert_eq!(g, w, "{name}/{cname}: entities");
+            for e in &got {
+                let we = want
+                    .iter()
+                    .find(|x| {
+                        x["start"].as_u64() == Some(e.start as u64)
+                            && x["end"].as_u64() == Some(e.end as u64)
+                            && x["label"].as_str() == Some(&e.label)
+                    })
+                    .unwrap();
+                let ws = we["score"].as_f64().unwrap();
+                assert!(
+                    (f64::from(e.score) - ws).abs() < 1e-4,
+                    "{name}/{cname}: score"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn gliner_on_deberta_matches_the_library() {
+    check_model("deberta");
+}
+
+#[test]
+fn gliner_on_bert_matches_the_library() {
+    check_model("bert");
+}
+
+/// The loader names every missing, unexpected and misshapen key (the library's
+/// `strict=False` would keep random weights silently).
+#[test]
+fn strict_loader_names_every_bad_key() {
+    super::common::one_thread();
+    let src = fixtures().join("deberta");
+    let tmp = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(&src).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), tmp.path().join(f.file_name())).unwrap();
+    }
+    let mut w: Vec<(String, Tensor)> = Tensor::read_safetensors(src.join("model.safetensors"))
+        .unwrap()
+        .into_iter()
+        .filter(|(k, _)| k != "rnn.lstm.weight_hh_l0")
+        .map(|(k, t)| {
+            if k == "prompt_rep_layer.0.bias" {
+                (k, Tensor::zeros([7], (Kind::Float, Device::Cpu)))
+            } else {
+                (k, t)
+            }
+        })
+        .collect();
+    w.push((
+        "rnn.lstm.weight_hh_l1".into(),
+        Tensor::zeros([2], (Kind::Float, Device::Cpu)),
+    ));
+    Tensor::write_safetensors(&w, tmp.path().join("model.safetensors")).unwrap();
+    let e = GlinerModel::load(tmp.path()).err().unwrap().to_string();
+    for want in [
+        "missing 1 key(s): rnn.lstm.weight_hh_l0",
+        "unexpected 1 key(s): rnn.lstm.weight_hh_l1",
+        "prompt_rep_layer.0.bias: [7] in the file",
+        "model.safetensors",
+    ] {
+        assert!(e.contains(want), "{want:?} not in: {e}");
+    }
+}
