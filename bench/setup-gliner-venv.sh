@@ -33,9 +33,9 @@ want = dict(zip(["torch", "gliner", "transformers"], sys.argv[1:]))
 for pkg, ver in want.items():
     if m.version(pkg).split("+")[0] != ver:
         sys.exit(1)
-for pkg in ["sentencepiece", "protobuf", "safetensors", "tokenizers", "numpy"]:
+for pkg in ["sentencepiece", "protobuf", "safetensors", "tokenizers", "numpy", "accelerate"]:
     m.version(pkg)
-import gliner, transformers, sentencepiece, google.protobuf, safetensors  # noqa: F401
+import gliner, transformers, sentencepiece, google.protobuf, safetensors, accelerate  # noqa: F401
 PY
 }
 
@@ -44,7 +44,7 @@ if ! have_versions; then
   "$PY" -m pip install --quiet --upgrade pip >&2
   "$PY" -m pip install --quiet "torch==$TORCH_VERSION" >&2
   "$PY" -m pip install --quiet "gliner==$GLINER_VERSION" "transformers==$TRANSFORMERS_VERSION" \
-    sentencepiece protobuf safetensors tokenizers numpy >&2
+    sentencepiece protobuf safetensors tokenizers numpy "accelerate>=1.1.0" >&2
   have_versions || { log "installed versions do not match the pins"; exit 1; }
 fi
 echo "$PY"

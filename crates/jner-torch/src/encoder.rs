@@ -81,6 +81,20 @@ impl EncoderConfig {
         }
     }
 
+    /// The input length past which the encoder cannot compute at all (a BERT's position
+    /// table); `None` for DeBERTa with relative positions only.
+    pub fn hard_limit(&self) -> Option<usize> {
+        match self {
+            EncoderConfig::Bert(c) => {
+                Some((c.max_position_embeddings - c.first_position()).max(1) as usize)
+            }
+            EncoderConfig::Deberta(c) if c.position_biased_input => {
+                Some(c.max_position_embeddings.max(1) as usize)
+            }
+            EncoderConfig::Deberta(_) => None,
+        }
+    }
+
     pub fn n_params(&self) -> i64 {
         match self {
             EncoderConfig::Bert(c) => c.n_params(),

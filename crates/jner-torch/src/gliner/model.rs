@@ -276,7 +276,9 @@ impl GlinerModel {
         let enc_json: Value = read_json(&encoder_dir.join("config.json"))?;
         let mut tokenizer = base_tokenizer(encoder_dir)?;
         let mut cfg = GlinerConfig::fresh(model_name, enc_json.clone());
-        add_tokens(&mut tokenizer, &[&cfg.ent_token, &cfg.sep_token]);
+        let n_before = tokenizer.get_vocab_size(true) as i64;
+        // as the library: [FLERT] too, so class_token_index is where it puts it
+        add_tokens(&mut tokenizer, &[FLERT, &cfg.ent_token, &cfg.sep_token]);
         let vocab = tokenizer.get_vocab_size(true) as i64;
         let mut enc_json = enc_json;
         enc_json["vocab_size"] = json!(vocab);
@@ -286,9 +288,21 @@ impl GlinerModel {
         cfg.vocab_size = Some(vocab);
         cfg.encoder_config = Some(enc_json);
         let net = GlinerNet::new(device, &cfg, &enc);
-        // the encoder's weights; rows of the added tokens keep their initialisation
+        // the encoder's weights; the added tokens' rows start at the mean of the others (as
+        // transformers' `resize_token_embeddings`, which the library calls, does)
         let w = read_weights(&weights_file(encoder_dir)?)?;
         crate::hf::load_encoder_weights(&net.vs, ENCODER_PREFIX, &w)?;
+        let name = format!("{ENCODER_PREFIX}embeddings.word_embeddings.weight");
+        if let Some(emb) = net.vs.variables().get(&name) {
+            let rows = emb.size()[0];
+            if rows > n_before {
+                tch::no_grad(|| {
+                    let mean = emb.narrow(0, 0, n_before).mean_dim(0, true, Kind::Float);
+                    let mut added = emb.narrow(0, n_before, rows - n_before);
+                    added.copy_(&mean.expand_as(&added));
+                });
+            }
+        }
         Self::assemble(
             net,
             tokenizer,
@@ -419,17 +433,32 @@ impl GlinerModel {
     /// Raw logits `[1, w, max_width, c]` of one text read as one window with one prompt (no
     /// windowing: for parity checks against the library).
     pub fn logits_one(&self, text: &str, labels: &[String]) -> Result<Tensor> {
-        Ok(self.parts_one(text, labels)?.logits)
+        let batch = self.batch_one(text, labels)?;
+        let net = self.net.lock().expect("model lock");
+        Ok(tch::no_grad(|| net.logits(&batch, false)))
     }
 
-    /// Every stage of [`GlinerModel::logits_one`]'s forward pass.
+    /// Every stage of [`GlinerModel::logits_one`]'s forward pass, laid out as the library's.
     pub fn parts_one(&self, text: &str, labels: &[String]) -> Result<super::net::Parts> {
+        let batch = self.batch_one(text, labels)?;
+        let net = self.net.lock().expect("model lock");
+        Ok(tch::no_grad(|| net.forward_parts(&batch, false)))
+    }
+
+    fn batch_one(&self, text: &str, labels: &[String]) -> Result<super::data::Batch> {
         let t = self.tokenize(text)?;
         let prompt = Prompt::new(&self.tokenizer, &dedup_labels(labels), &self.specials)?;
         let item = build_item(&t, (0, t.words.len()), &prompt, &self.specials);
-        let batch = collate(&[&item], self.specials.pad);
         let net = self.net.lock().expect("model lock");
-        Ok(tch::no_grad(|| net.forward_parts(&batch, false)))
+        if let Some(limit) = net.encoder_config.hard_limit() {
+            if item.input_ids.len() > limit {
+                return Err(TorchError::invalid(format!(
+                    "prompt and text take {} subword tokens, more than the encoder's {limit}: read it with predict_texts, which windows it",
+                    item.input_ids.len()
+                )));
+            }
+        }
+        Ok(collate(&[&item], self.specials.pad))
     }
 
     /// Entities of each text for `labels`, character offsets.

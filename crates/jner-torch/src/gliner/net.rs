@@ -120,6 +120,13 @@ impl BiLstm {
     }
 }
 
+struct Front {
+    tokens: Tensor,
+    words_pre_lstm: Tensor,
+    words: Tensor,
+    prompts: Tensor,
+}
+
 /// The stages of a forward pass.
 #[derive(Debug)]
 pub struct Parts {
@@ -190,12 +197,64 @@ impl GlinerNet {
     }
 
     /// Logits `[b, w, max_width, c]` of a batch.
+    ///
+    /// The same function as the library's (and [`GlinerNet::forward_parts`]), factored so the
+    /// wide layers run per word and per label instead of per span: `out_project`'s first
+    /// Linear acts on `ReLU(cat(start, end))`, so it splits into a start half and an end
+    /// half computed once per word and added per span; its last Linear and the dot product
+    /// with a label vector fold into one vector per label (`W₂ᵀ·p`, plus `b₂·p`). Per span
+    /// only an addition, a ReLU (and dropout) and a `4D × C` product remain, where the
+    /// library multiplies `2D × 4D` and `4D × D` matrices for every span. Cells of spans past
+    /// a row's end (never decoded, masked in the loss) are not the library's values.
     pub fn logits(&self, batch: &Batch, train: bool) -> Tensor {
-        self.forward_parts(batch, train).logits
+        let f = self.front(batch, train);
+        let (b, w, c) = (batch.b as i64, batch.w as i64, batch.c as i64);
+        let d = self.hidden;
+        let k = self.max_width;
+        let s = self.project_start.forward(&f.words, train).relu();
+        let e = self.project_end.forward(&f.words, train).relu();
+        let l0 = &self.out_project.l0;
+        let a = s.matmul(&l0.weight.narrow(1, 0, d).tr()); // [b, w, 4d]
+        let z = e.matmul(&l0.weight.narrow(1, d, d).tr()) + &l0.bias;
+        // span (i, j) = relu(a[i] + z[i + j]): z's rows i..i+K are a window of z padded with K-1
+        // rows (a view, no gather); a span past the row's end reads a padding row (the library
+        // computes the span (0, 0) there: either way a cell no loss or decoding reads)
+        let z = z.pad([0, 0, 0, k - 1], "constant", Some(0.0));
+        let zk = z.unfold(1, k, 1).transpose(-1, -2); // [b, w, k, 4d]
+                                                      // a broadcast add would take zk's (overlapping) strides: start from a contiguous copy
+        let mut sum = a.unsqueeze(2).expand([b, w, k, 4 * d], false).contiguous();
+        sum += zk;
+        let h = if train { sum.relu() } else { sum.relu_() }.view([b, w * k, 4 * d]);
+        let h = dropout(&h, self.out_project.p, train);
+        let l3 = &self.out_project.l3;
+        let q = f.prompts.matmul(&l3.weight); // [b, c, 4d]
+        let bias = f.prompts.matmul(&l3.bias); // [b, c]
+        (h.matmul(&q.transpose(1, 2)) + bias.unsqueeze(1)).view([b, w, k, c])
     }
 
-    /// Every stage of the forward pass (for parity checks against the library's).
+    /// Every stage of the forward pass, computed as the library lays it out (span vectors
+    /// first): the reference [`GlinerNet::logits`] is tested against.
     pub fn forward_parts(&self, batch: &Batch, train: bool) -> Parts {
+        let f = self.front(batch, train);
+        let (b, w, c) = (batch.b as i64, batch.w as i64, batch.c as i64);
+        let d = self.hidden;
+        let spans = self.span_rep(&f.words, &batch.lengths, batch.w, train); // [b, w, k, d]
+        let logits = spans
+            .view([b, w * self.max_width, d])
+            .matmul(&f.prompts.transpose(1, 2))
+            .view([b, w, self.max_width, c]);
+        Parts {
+            tokens: f.tokens,
+            words_pre_lstm: f.words_pre_lstm,
+            words: f.words,
+            prompts: f.prompts,
+            spans,
+            logits,
+        }
+    }
+
+    /// Encoder, projection, word and label vectors, LSTM.
+    fn front(&self, batch: &Batch, train: bool) -> Front {
         let dev = self.vs.device();
         let (b, t, w, c) = (
             batch.b as i64,
@@ -249,18 +308,11 @@ impl GlinerNet {
             }
             None => words_pre_lstm.shallow_clone(),
         };
-        let spans = self.span_rep(&words, &batch.lengths, batch.w, train); // [b, w, k, d]
-        let logits = spans
-            .view([b, w * self.max_width, d])
-            .matmul(&prompts.transpose(1, 2))
-            .view([b, w, self.max_width, c]);
-        Parts {
+        Front {
             tokens: hs,
             words_pre_lstm,
             words,
             prompts,
-            spans,
-            logits,
         }
     }
 
@@ -271,19 +323,7 @@ impl GlinerNet {
         let dev = h.device();
         let (b, _, d) = h.size3().expect("[b, w, d]");
         let k = self.max_width as usize;
-        let mut starts = vec![0i64; b as usize * w * k];
-        let mut ends = vec![0i64; b as usize * w * k];
-        for (r, &n) in lengths.iter().enumerate() {
-            for i in 0..w {
-                for j in 0..k {
-                    if ((i + j) as i64) < n {
-                        let at = (r * w + i) * k + j;
-                        starts[at] = i as i64;
-                        ends[at] = (i + j) as i64;
-                    }
-                }
-            }
-        }
+        let (starts, ends) = span_indices(lengths, w, k);
         let n = (w * k) as i64;
         let idx = |v: &[i64]| {
             Tensor::from_slice(v)
@@ -304,6 +344,25 @@ impl GlinerNet {
             .forward(&cat, train)
             .view([b, w as i64, self.max_width, d])
     }
+}
+
+/// Start and end word of every span `(row, i, k)` of a `[b, w, max_width]` grid, `(0, 0)`
+/// for a span past the row's end (as the library zeroes its indices).
+fn span_indices(lengths: &[i64], w: usize, k: usize) -> (Vec<i64>, Vec<i64>) {
+    let mut starts = vec![0i64; lengths.len() * w * k];
+    let mut ends = vec![0i64; lengths.len() * w * k];
+    for (r, &n) in lengths.iter().enumerate() {
+        for i in 0..w {
+            for j in 0..k {
+                if ((i + j) as i64) < n {
+                    let at = (r * w + i) * k + j;
+                    starts[at] = i as i64;
+                    ends[at] = (i + j) as i64;
+                }
+            }
+        }
+    }
+    (starts, ends)
 }
 
 /// Which spans `(row, i, k)` of a `[b, w, max_width]` grid are real: `i + k` below the row's

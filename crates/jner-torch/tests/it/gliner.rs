@@ -109,6 +109,14 @@ fn seen_text(c: &Value) -> String {
     }
 }
 
+/// 1 on the cells `[0, i, k, c]` of real spans (`i + k < w`) of a `[1, w, k, c]` grid.
+fn real_cells(size: &[i64]) -> Tensor {
+    let (w, k) = (size[1], size[2]);
+    let i = Tensor::arange(w, (Kind::Int64, Device::Cpu)).view([1, w, 1, 1]);
+    let j = Tensor::arange(k, (Kind::Int64, Device::Cpu)).view([1, 1, k, 1]);
+    (i + j).lt(w).to_kind(Kind::Float)
+}
+
 fn check_model(name: &str) {
     super::common::one_thread();
     let dir = fixtures().join(name);
@@ -207,11 +215,25 @@ fn check_model(name: &str) {
                 assert!(d < 1e-4, "{name}/{cname}: {stage} max |diff| {d}");
             }
         }
-        let got = parts.logits;
+        // the library's layout (every cell) and jner's factored one (the cells of real spans;
+        // those past the text's end are never read)
         let want = &t[&format!("case{i}.logits")];
-        assert_eq!(got.size(), want.size(), "{name}/{cname}: logits shape");
-        let d = max_diff(&got, want);
-        assert!(d < 1e-4, "{name}/{cname}: logits max |diff| {d}");
+        let real = real_cells(&want.size());
+        for (how, got, mask) in [
+            ("span vectors", parts.logits, None),
+            (
+                "factored",
+                model.logits_one(&text, &labels).unwrap(),
+                Some(&real),
+            ),
+        ] {
+            assert_eq!(got.size(), want.size(), "{name}/{cname}: logits shape");
+            let d = match mask {
+                None => max_diff(&got, want),
+                Some(m) => max_diff(&(&got * m), &(want * m)),
+            };
+            assert!(d < 1e-4, "{name}/{cname}: logits ({how}) max |diff| {d}");
+        }
         // the same entities, when the library read the whole text in one window
         if c["num_words_before_truncation"] == c["W"] {
             let mode = DecodeMode {
@@ -305,4 +327,76 @@ fn strict_loader_names_every_bad_key() {
     ] {
         assert!(e.contains(want), "{want:?} not in: {e}");
     }
+}
+
+/// The factored forward pass has the gradients of the library-shaped one (every weight).
+#[test]
+fn factored_logits_have_the_reference_gradients() {
+    super::common::one_thread();
+    let model = GlinerModel::load(&fixtures().join("deberta")).unwrap();
+    let labels: Vec<String> = ["person", "place", "medical condition"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let texts = [
+        "Alice went to Paris with her son.",
+        "No fever, but a bad cough.",
+    ];
+    let prompt =
+        jner_torch::gliner::data::Prompt::new(model.tokenizer(), &labels, model.specials())
+            .unwrap();
+    let toks: Vec<_> = texts.iter().map(|t| model.tokenize(t).unwrap()).collect();
+    let items: Vec<_> = toks
+        .iter()
+        .map(|t| {
+            jner_torch::gliner::data::build_item(t, (0, t.words.len()), &prompt, model.specials())
+        })
+        .collect();
+    let refs: Vec<_> = items.iter().collect();
+    let batch = jner_torch::gliner::data::collate(&refs, model.specials().pad);
+    model.with_net(|net| {
+        tch::manual_seed(3);
+        // real spans only (cells past a text's end differ by design and are never read)
+        let probe = Tensor::randn(
+            [2, batch.w as i64, net.max_width, 3],
+            (Kind::Float, Device::Cpu),
+        ) * jner_torch::gliner::net::span_mask(
+            &batch.lengths,
+            batch.w,
+            net.max_width as usize,
+            Device::Cpu,
+        )
+        .unsqueeze(-1);
+        let grads = |fast: bool| {
+            for (_, v) in net.vs.variables() {
+                let mut g = v.grad();
+                if g.defined() {
+                    let _ = g.zero_();
+                }
+            }
+            let l = if fast {
+                net.logits(&batch, false)
+            } else {
+                net.forward_parts(&batch, false).logits
+            };
+            (l * &probe).sum(Kind::Float).backward();
+            let mut out: Vec<(String, Tensor)> = net
+                .vs
+                .variables()
+                .into_iter()
+                .map(|(k, v)| (k, v.grad().copy()))
+                .collect();
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            out
+        };
+        let (a, b) = (grads(true), grads(false));
+        let mut checked = 0;
+        for ((name, ga), (_, gb)) in a.iter().zip(&b) {
+            let scale = gb.abs().max().double_value(&[]).max(1e-3);
+            let d = max_diff(ga, gb) / scale;
+            assert!(d < 1e-4, "{name}: relative gradient diff {d}");
+            checked += 1;
+        }
+        assert!(checked > 40);
+    });
 }
