@@ -71,7 +71,7 @@ def train(a):
     steps = a.epochs * ((len(data) + a.batch - 1) // a.batch)
     args = model.create_training_args(
         output_dir=f"{a.out}/trainer", learning_rate=a.lr, others_lr=a.lr_others,
-        weight_decay=0.01, others_weight_decay=0.01, lr_scheduler_type="linear", warmup_ratio=0.1,
+        weight_decay=0.01, others_weight_decay=0.01, focal_loss_alpha=a.alpha, focal_loss_gamma=a.gamma, lr_scheduler_type="linear", warmup_ratio=0.1,
         per_device_train_batch_size=a.batch, max_grad_norm=1.0, max_steps=steps,
         save_steps=10**9, save_strategy="no", logging_steps=max(1, steps // 20), use_cpu=True,
         dataloader_num_workers=0, seed=a.seed, report_to="none")
@@ -130,6 +130,7 @@ def main():
     t.add_argument("--epochs", type=int, default=3); t.add_argument("--lr", type=float, default=3e-5)
     t.add_argument("--lr-others", type=float, default=5e-5); t.add_argument("--batch", type=int, default=8)
     t.add_argument("--seed", type=int, default=42); t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--alpha", type=float, default=-1); t.add_argument("--gamma", type=float, default=0)
     p = sub.add_parser("predict")
     for k in ["--model", "--input", "--out", "--labels"]:
         p.add_argument(k, required=True)

@@ -14,6 +14,7 @@
 #   CHUNK=150          training documents cut into pieces of at most this many words (both
 #                      sides get the same pieces; the spec's pipeline used 150)
 #   EPOCHS=3 BATCH=8 LR=3e-5 LR_OTHERS=5e-5 THREADS=2 SEED=42
+#   ALPHA=-1 GAMMA=0   the loss's focal options (the library's focal_loss_alpha/gamma)
 #   DATA=../shared/data  ENCODER=models/all-MiniLM-L6-v2  OUT=bench/out/gliner
 #   SKIP_BUILD=1  SKIP_JNER=1 / SKIP_LIB=1 (reuse that side's outputs in $OUT)
 set -euo pipefail
@@ -22,7 +23,7 @@ cd "$root"
 
 TRAIN_WORDS="${TRAIN_WORDS:-15000}"; EVAL_WORDS="${EVAL_WORDS:-0}"; CHUNK="${CHUNK:-150}"
 EPOCHS="${EPOCHS:-3}"; BATCH="${BATCH:-8}"; LR="${LR:-3e-5}"; LR_OTHERS="${LR_OTHERS:-5e-5}"
-THREADS="${THREADS:-2}"; SEED="${SEED:-42}"
+THREADS="${THREADS:-2}"; SEED="${SEED:-42}"; ALPHA="${ALPHA:--1}"; GAMMA="${GAMMA:-0}"
 DATA="${DATA:-../shared/data}"; ENCODER="${ENCODER:-models/all-MiniLM-L6-v2}"
 OUT="${OUT:-bench/out/gliner}"
 JNER=target/torch/release/jner
@@ -63,7 +64,11 @@ if [ "${SKIP_JNER:-0}" != 1 ]; then
     timed jner_train "$JNER" train --backend gliner --model "$ENCODER" \
         --train-jsonl "$OUT/train.jsonl" --eval-jsonl "$OUT/empty.jsonl" --epochs "$EPOCHS" \
         --batch-size "$BATCH" --lr "$LR" --lr-others "$LR_OTHERS" --threads "$THREADS" \
+        --loss-alpha "$ALPHA" --loss-gamma "$GAMMA" \
         --seed "$SEED" --output-dir "$OUT/jner"
+    printf '{"id":"load-only","text":""}\n' > "$OUT/load_only.jsonl"
+    timed jner_load "$JNER" predict --model "$OUT/jner/final" --input "$OUT/load_only.jsonl" \
+        --output "$OUT/load_only_pred.jsonl" --labels "$LABELS"
     log "jner: predicting"
     timed jner_infer "$JNER" predict --model "$OUT/jner/final" --input "$OUT/eval.jsonl" \
         --output "$OUT/jner_pred.jsonl" --labels "$LABELS" --batch-size 8
@@ -76,7 +81,7 @@ if [ "${SKIP_LIB:-0}" != 1 ]; then
     log "library: training"
     timed lib_train "$PY" bench/gliner_lib.py train --encoder "$ENCODER" --train "$OUT/train_gliner.json" \
         --out "$OUT/lib" --epochs "$EPOCHS" --lr "$LR" --lr-others "$LR_OTHERS" --batch "$BATCH" \
-        --seed "$SEED" --threads "$THREADS"
+        --seed "$SEED" --threads "$THREADS" --alpha "$ALPHA" --gamma "$GAMMA"
     log "library: predicting"
     timed lib_infer "$PY" bench/gliner_lib.py predict --model "$OUT/lib/model" --input "$OUT/eval.jsonl" \
         --out "$OUT/lib_pred.jsonl" --labels "$LABELS" --threads "$THREADS"

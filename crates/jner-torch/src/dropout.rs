@@ -105,10 +105,20 @@ pub fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
     if !train || p <= 0.0 {
         return x.shallow_clone();
     }
-    if p >= 1.0 || x.device() != Device::Cpu || x.kind() != Kind::Float {
-        return x.dropout(p, train);
+    match mask(&x.size(), p, x.device(), x.kind()) {
+        Some(m) => x * m,
+        None => x.dropout(p, train),
     }
-    let mask = Tensor::empty(x.size(), (Kind::Float, Device::Cpu));
+}
+
+/// The mask [`dropout`] multiplies by (0, or `1/(1-p)` for survivors), from the same stream;
+/// `None` where [`dropout`] would use libtorch's own (off the CPU, other dtypes, `p ≥ 1`).
+/// For callers that apply it in place.
+pub fn mask(size: &[i64], p: f64, device: Device, kind: Kind) -> Option<Tensor> {
+    if p >= 1.0 || device != Device::Cpu || kind != Kind::Float {
+        return None;
+    }
+    let mask = Tensor::empty(size, (Kind::Float, Device::Cpu));
     let n = mask.numel();
     if n > 0 {
         // SAFETY: `mask` was just allocated by libtorch as a contiguous CPU tensor of `n`
@@ -117,7 +127,7 @@ pub fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
         let threads = tch::get_num_threads().max(1) as usize;
         fill_mask_parallel(buf, next_key(), p, (1.0 / (1.0 - p)) as f32, threads);
     }
-    x * mask
+    Some(mask)
 }
 
 #[cfg(test)]

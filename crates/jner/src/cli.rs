@@ -129,6 +129,13 @@ pub struct TrainArgs {
     /// prompt layers); default 5e-5 (the v2.1 recipe).
     #[arg(long)]
     pub lr_others: Option<f32>,
+    /// gliner: focal weighting of positives in the loss (the library's `focal_loss_alpha`;
+    /// negative: off).
+    #[arg(long, default_value_t = -1.0, allow_hyphen_values = true)]
+    pub loss_alpha: f64,
+    /// gliner: focal exponent of the loss (the library's `focal_loss_gamma`; 0: off).
+    #[arg(long, default_value_t = 0.0)]
+    pub loss_gamma: f64,
     /// Train only these labels (comma-separated; spans of other labels are ignored).
     #[arg(long, value_delimiter = ',')]
     pub labels: Option<Vec<String>>,

@@ -224,8 +224,16 @@ impl GlinerNet {
                                                       // a broadcast add would take zk's (overlapping) strides: start from a contiguous copy
         let mut sum = a.unsqueeze(2).expand([b, w, k, 4 * d], false).contiguous();
         sum += zk;
-        let h = if train { sum.relu() } else { sum.relu_() }.view([b, w * k, 4 * d]);
-        let h = dropout(&h, self.out_project.p, train);
+        // dropout(relu(x)) = relu(dropout(x)) (the mask is ≥ 0): mask first, then ReLU, both
+        // in place on this [b, w·k, 4d] tensor, the largest of the step
+        let p = self.out_project.p;
+        if train && p > 0.0 {
+            match crate::dropout::mask(&sum.size(), p, sum.device(), sum.kind()) {
+                Some(m) => sum *= m,
+                None => sum = sum.dropout(p, true),
+            }
+        }
+        let h = sum.relu_().view([b, w * k, 4 * d]);
         let l3 = &self.out_project.l3;
         let q = f.prompts.matmul(&l3.weight); // [b, c, 4d]
         let bias = f.prompts.matmul(&l3.bias); // [b, c]

@@ -400,3 +400,164 @@ fn factored_logits_have_the_reference_gradients() {
         assert!(checked > 40);
     });
 }
+
+/// A v2.1-style checkpoint: a flat `gliner_config.json` (no `encoder_config`, no
+/// `class_token_index`), `pytorch_model.bin`, no tokenizer: the encoder config and the
+/// tokenizer come from `model_name` (here a folder with `config.json` and only `spm.model`,
+/// as microsoft/deberta-v3-* on the hub), `[FLERT]`, `<<ENT>>`, `<<SEP>>` are added, and the
+/// logits equal the library's on the fixture cases (plain ASCII text, where the spm conversion
+/// of transformers 4 and the tokenizer of transformers 5 agree).
+#[test]
+fn legacy_checkpoints_load() {
+    super::common::one_thread();
+    let fx = fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let enc = tmp.path().join("deberta-v3-tiny");
+    std::fs::create_dir(&enc).unwrap();
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(fx.join("deberta/gliner_config.json")).unwrap(),
+    )
+    .unwrap();
+    let mut enc_cfg = saved["encoder_config"].clone();
+    enc_cfg["vocab_size"] = serde_json::json!(640); // the encoder before GLiNER's tokens
+    std::fs::write(enc.join("config.json"), enc_cfg.to_string()).unwrap();
+    std::fs::copy(fx.join("spm/spm.model"), enc.join("spm.model")).unwrap();
+    let model_dir = tmp.path().join("gliner_small-v2.1-like");
+    std::fs::create_dir(&model_dir).unwrap();
+    let legacy = serde_json::json!({"model_name": enc.to_str().unwrap(), "name": "correct",
+        "max_width": 12, "hidden_size": 24, "dropout": 0.4, "fine_tune": true,
+        "subtoken_pooling": "first", "span_mode": "markerV0", "num_steps": 30000,
+        "train_batch_size": 8, "lr_encoder": "1e-5", "lr_others": "5e-5", "warmup_ratio": 3000,
+        "max_len": 384, "max_types": 25, "shuffle_types": true, "random_drop": true,
+        "max_neg_type_ratio": 1, "size_sup": -1});
+    std::fs::write(model_dir.join("gliner_config.json"), legacy.to_string()).unwrap();
+    std::fs::copy(
+        fx.join("legacy/pytorch_model.bin"),
+        model_dir.join("pytorch_model.bin"),
+    )
+    .unwrap();
+    let model = GlinerModel::load(&model_dir).unwrap();
+    assert_eq!(model.specials().ent, 642);
+    assert_eq!(model.config.class_token_index, Some(642));
+    let t = tensors(&fx.join("deberta/cases.safetensors"));
+    let mut checked = 0;
+    for Case { v: c, i } in cases(&fx.join("deberta")) {
+        let name = c["name"].as_str().unwrap();
+        if !["short_en", "long", "many_labels", "nested", "threshold_low"].contains(&name) {
+            continue;
+        }
+        let labels = strings(&c["labels"]);
+        let got = model
+            .logits_one(c["text"].as_str().unwrap(), &labels)
+            .unwrap();
+        let want = &t[&format!("case{i}.logits")];
+        let real = real_cells(&want.size());
+        let d = max_diff(&(&got * &real), &(want * &real));
+        assert!(d < 1e-4, "legacy/{name}: logits max |diff| {d}");
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+    // the encoder's folder is needed: without it, the error names model_name
+    std::fs::remove_dir_all(&enc).unwrap();
+    let e = GlinerModel::load(&model_dir).err().unwrap().to_string();
+    assert!(
+        e.contains("model_name") && e.contains("deberta-v3-tiny"),
+        "{e}"
+    );
+}
+
+fn docs() -> Vec<jner_corpus::Document> {
+    let mk = |id: &str, text: &str, spans: &[(&str, &str)]| {
+        let spans = spans
+            .iter()
+            .map(|(w, l)| {
+                let s = text.find(w).unwrap();
+                jner_corpus::Span {
+                    start: s,
+                    end: s + w.len(),
+                    label: l.to_string(),
+                }
+            })
+            .collect();
+        jner_corpus::Document {
+            id: id.into(),
+            text: text.into(),
+            source: "test".into(),
+            spans,
+        }
+    };
+    vec![
+        mk(
+            "a",
+            "Alice moved to Paris with her son.",
+            &[("Alice", "person"), ("Paris", "location")],
+        ),
+        mk(
+            "b",
+            "The boy from Lyon had a fever.",
+            &[("Lyon", "location"), ("fever", "condition")],
+        ),
+        mk("c", "Nothing to see here.", &[]),
+        mk(
+            "d",
+            "Bob has asthma and lives in Rome.",
+            &[
+                ("Bob", "person"),
+                ("asthma", "condition"),
+                ("Rome", "location"),
+            ],
+        ),
+    ]
+}
+
+/// Fine-tuning the library-made checkpoint: the loss falls, and a run interrupted after
+/// epoch 1 of 3 and resumed ends with the uninterrupted run's weights (dropout on: the
+/// dropout stream, the optimizer's moments and the per-epoch data order are restored).
+#[test]
+fn fine_tuning_learns_and_resumes_exactly() {
+    use jner_run::{PendingRun, RunDir, RunMode};
+    use jner_torch::gliner::GlinerTrainConfig;
+    super::common::one_thread();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = GlinerTrainConfig::new(fixtures().join("deberta").to_str().unwrap());
+    cfg.epochs = 3;
+    cfg.batch_size = 2;
+    cfg.lr = 1e-3;
+    cfg.lr_others = 1e-3;
+    cfg.threads = Some(1);
+    cfg.progress = false;
+    let d = docs();
+    let b = tmp.path().join("b");
+    let whole =
+        jner_torch::gliner::train(&d, &d, &cfg, PendingRun::new_run(&b).unwrap(), Value::Null)
+            .unwrap();
+    let losses: Vec<f64> = whole.epochs.iter().map(|e| e.loss).collect();
+    assert!(losses[2] < losses[0], "the loss does not fall: {losses:?}");
+    let a = tmp.path().join("a.safetensors");
+    std::fs::copy(b.join("final/model.safetensors"), &a).unwrap();
+    for gone in ["checkpoint-epoch-2", "checkpoint-epoch-3", "final"] {
+        std::fs::remove_dir_all(b.join(gone)).unwrap();
+    }
+    let m = std::fs::read_to_string(b.join("metrics.jsonl")).unwrap();
+    std::fs::write(
+        b.join("metrics.jsonl"),
+        format!("{}\n", m.lines().next().unwrap()),
+    )
+    .unwrap();
+    let plan = RunDir::check(&b, RunMode::Resume, &Value::Null).unwrap();
+    assert_eq!(plan.resume_from(), Some(1));
+    let resumed =
+        jner_torch::gliner::train(&d, &d, &cfg, plan.pending(Value::Null), Value::Null).unwrap();
+    let (wa, wb) = (tensors(&a), tensors(&b.join("final/model.safetensors")));
+    assert_eq!(wa.len(), wb.len());
+    let worst = wa
+        .iter()
+        .map(|(k, t)| max_diff(t, &wb[k]))
+        .fold(0f64, f64::max);
+    assert!(worst <= 1e-6, "weights differ by {worst} after the resume");
+    assert_eq!(resumed.epochs.len(), 2);
+    assert!((resumed.epochs[1].loss - losses[2]).abs() <= 1e-6 * losses[2].abs().max(1.0));
+    // the saved model is the library's layout and loads back
+    let m = GlinerModel::load(&b.join("final")).unwrap();
+    assert_eq!(m.trained_labels(), ["condition", "location", "person"]);
+}

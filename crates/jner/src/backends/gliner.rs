@@ -69,6 +69,20 @@ fn train(plan: TrainPlan, run: jner_run::PendingRun) -> Result<()> {
     cfg.seed = args.split.seed;
     cfg.threads = Some(args.threads.max(1));
     cfg.device = jner_torch::spanmarker::parse_device(&device_arg(args))?;
+    anyhow::ensure!(
+        args.loss_alpha.is_finite() && args.loss_alpha <= 1.0,
+        "--loss-alpha must be at most 1 (negative: off), got {}",
+        args.loss_alpha
+    );
+    anyhow::ensure!(
+        args.loss_gamma.is_finite() && args.loss_gamma >= 0.0,
+        "--loss-gamma must be 0 or more, got {}",
+        args.loss_gamma
+    );
+    cfg.loss = jner_torch::gliner::net::LossOptions {
+        alpha: args.loss_alpha,
+        gamma: args.loss_gamma,
+    };
     if let Some(l) = &args.labels {
         cfg.labels = Some(l.clone());
     }

@@ -115,7 +115,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         "corpus_fingerprint": corpus_fp,
         "data": source,
         "split": {"mode": args.split.split_mode, "seed": args.split.seed, "val_split": args.split.val_split, "minor_oversample": args.split.minor_oversample},
-        "train_args": {"epochs": epochs, "batch_size": args.batch_size, "lr": lr, "lr_others": args.lr_others, "labels": args.labels, "dropout": args.dropout, "seed": args.split.seed, "threads": args.threads, "model": args.model, "entity_max_length": args.entity_max_length, "model_max_length": args.model_max_length, "window_group": args.window_group},
+        "train_args": {"epochs": epochs, "batch_size": args.batch_size, "lr": lr, "lr_others": args.lr_others, "loss_alpha": args.loss_alpha, "loss_gamma": args.loss_gamma, "labels": args.labels, "dropout": args.dropout, "seed": args.split.seed, "threads": args.threads, "model": args.model, "entity_max_length": args.entity_max_length, "model_max_length": args.model_max_length, "window_group": args.window_group},
         "jner_version": env!("CARGO_PKG_VERSION"),
     });
     // the run folder is checked now and opened by the backend once its own inputs are loaded
