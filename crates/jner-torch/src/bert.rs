@@ -145,35 +145,16 @@ impl BertConfig {
                 return bad(format!("{name} {value} is outside {min}..={max}"));
             }
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
-            return bad(format!(
-                "hidden_size {} is not a multiple of num_attention_heads {}",
-                self.hidden_size, self.num_attention_heads
-            ));
-        }
-        for (name, p) in [
-            ("hidden_dropout_prob", self.hidden_dropout_prob),
-            (
-                "attention_probs_dropout_prob",
-                self.attention_probs_dropout_prob,
-            ),
-        ] {
-            if !(0.0..1.0).contains(&p) {
-                return bad(format!("{name} {p} is outside [0, 1)"));
-            }
-        }
-        if !(self.layer_norm_eps > 0.0 && self.layer_norm_eps.is_finite()) {
-            return bad(format!(
-                "layer_norm_eps {} must be > 0",
-                self.layer_norm_eps
-            ));
-        }
-        if self.pad_token_id < 0 || self.pad_token_id >= self.vocab_size {
-            return bad(format!(
-                "pad_token_id {} is not a token id (vocab_size {})",
-                self.pad_token_id, self.vocab_size
-            ));
-        }
+        check_shared(&Shared {
+            hidden_size: self.hidden_size,
+            num_attention_heads: self.num_attention_heads,
+            hidden_dropout_prob: self.hidden_dropout_prob,
+            attention_probs_dropout_prob: self.attention_probs_dropout_prob,
+            layer_norm_eps: self.layer_norm_eps,
+            pad_token_id: self.pad_token_id,
+            vocab_size: self.vocab_size,
+        })
+        .or_else(bad)?;
         Ok(())
     }
 
@@ -192,6 +173,48 @@ impl BertConfig {
             0
         }
     }
+}
+
+/// The fields every encoder config checks the same way.
+pub(crate) struct Shared {
+    pub hidden_size: i64,
+    pub num_attention_heads: i64,
+    pub hidden_dropout_prob: f64,
+    pub attention_probs_dropout_prob: f64,
+    pub layer_norm_eps: f64,
+    pub pad_token_id: i64,
+    pub vocab_size: i64,
+}
+
+/// Heads divide the width, dropouts in [0, 1), a positive epsilon, the padding id a token.
+pub(crate) fn check_shared(c: &Shared) -> std::result::Result<(), String> {
+    if c.hidden_size % c.num_attention_heads != 0 {
+        return Err(format!(
+            "hidden_size {} is not a multiple of num_attention_heads {}",
+            c.hidden_size, c.num_attention_heads
+        ));
+    }
+    for (name, p) in [
+        ("hidden_dropout_prob", c.hidden_dropout_prob),
+        (
+            "attention_probs_dropout_prob",
+            c.attention_probs_dropout_prob,
+        ),
+    ] {
+        if !(0.0..1.0).contains(&p) {
+            return Err(format!("{name} {p} is outside [0, 1)"));
+        }
+    }
+    if !(c.layer_norm_eps > 0.0 && c.layer_norm_eps.is_finite()) {
+        return Err(format!("layer_norm_eps {} must be > 0", c.layer_norm_eps));
+    }
+    if c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size {
+        return Err(format!(
+            "pad_token_id {} is not a token id (vocab_size {})",
+            c.pad_token_id, c.vocab_size
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a weights file of fewer bytes than two per weight (`n_params`, even in half

@@ -147,34 +147,18 @@ impl DebertaConfig {
                 ));
             }
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
-            return bad(format!(
-                "hidden_size {} is not a multiple of num_attention_heads {}",
-                self.hidden_size, self.num_attention_heads
-            ));
-        }
-        for (name, p) in [
-            ("hidden_dropout_prob", self.hidden_dropout_prob),
-            (
-                "attention_probs_dropout_prob",
-                self.attention_probs_dropout_prob,
-            ),
-        ] {
-            if !(0.0..1.0).contains(&p) {
-                return bad(format!("{name} = {p} is outside [0, 1)"));
-            }
-        }
-        if !(self.layer_norm_eps > 0.0 && self.layer_norm_eps < 1.0) {
-            return bad(format!("layer_norm_eps = {}", self.layer_norm_eps));
-        }
+        crate::bert::check_shared(&crate::bert::Shared {
+            hidden_size: self.hidden_size,
+            num_attention_heads: self.num_attention_heads,
+            hidden_dropout_prob: self.hidden_dropout_prob,
+            attention_probs_dropout_prob: self.attention_probs_dropout_prob,
+            layer_norm_eps: self.layer_norm_eps,
+            pad_token_id: self.pad_token_id,
+            vocab_size: self.vocab_size,
+        })
+        .or_else(bad)?;
         if !(0..=8).contains(&self.type_vocab_size) {
             return bad(format!("type_vocab_size = {}", self.type_vocab_size));
-        }
-        if self.pad_token_id < 0 || self.pad_token_id >= self.vocab_size {
-            return bad(format!(
-                "pad_token_id {} is not a token id (vocab_size {})",
-                self.pad_token_id, self.vocab_size
-            ));
         }
         if let Some(e) = self.embedding_size {
             if !(1..=16_384).contains(&e) {

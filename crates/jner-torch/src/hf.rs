@@ -129,6 +129,35 @@ pub fn load_encoder_weights(
     Ok(report)
 }
 
+/// The ids the tokenizer's post-processor puts before and after a text (`[CLS]`, `[SEP]`).
+pub fn specials_around(tok: &Tokenizer) -> Result<(Vec<i64>, Vec<i64>)> {
+    let enc = tok
+        .encode(&["a"][..], true)
+        .map_err(TorchError::tokenizer)?;
+    let ids = enc.get_ids();
+    let wids = enc.get_word_ids();
+    let first = wids.iter().position(|w| w.is_some()).unwrap_or(ids.len());
+    let last = wids
+        .iter()
+        .rposition(|w| w.is_some())
+        .map_or(ids.len(), |p| p + 1);
+    let to = |s: &[u32]| s.iter().map(|&i| i64::from(i)).collect();
+    Ok((to(&ids[..first]), to(&ids[last..])))
+}
+
+/// Writes every variable of `vs` to a safetensors file, on the CPU whatever the device and
+/// sorted by name (reproducible files).
+pub fn write_vars(vs: &nn::VarStore, path: &Path) -> Result<()> {
+    let mut named: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(k, v)| (k, v.to_device(tch::Device::Cpu).contiguous()))
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    Tensor::write_safetensors(&named, path)?;
+    Ok(())
+}
+
 /// Loads `tokenizer.json` with its truncation and padding switched off (callers window and
 /// pad themselves).
 pub fn load_tokenizer(path: &Path) -> Result<Tokenizer> {

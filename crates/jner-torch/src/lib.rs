@@ -32,6 +32,7 @@ pub mod hub;
 pub mod optim;
 pub mod spanmarker;
 pub mod spm;
+pub mod trainer;
 pub mod words;
 
 pub use error::{Result, TorchError};

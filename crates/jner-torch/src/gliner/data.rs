@@ -35,24 +35,15 @@ impl Specials {
         ent_token: &str,
         sep_token: &str,
     ) -> Result<Self> {
-        let enc = tok
-            .encode(&["a"][..], true)
-            .map_err(TorchError::tokenizer)?;
-        let ids = enc.get_ids();
-        let wids = enc.get_word_ids();
-        let first = wids.iter().position(|w| w.is_some()).unwrap_or(ids.len());
-        let last = wids
-            .iter()
-            .rposition(|w| w.is_some())
-            .map_or(ids.len(), |p| p + 1);
+        let (prefix, suffix) = crate::hf::specials_around(tok)?;
         let id = |t: &str| {
             tok.token_to_id(t)
                 .map(i64::from)
                 .ok_or_else(|| TorchError::Tokenizer(format!("the tokenizer has no `{t}` token")))
         };
         Ok(Specials {
-            prefix: ids[..first].iter().map(|&i| i64::from(i)).collect(),
-            suffix: ids[last..].iter().map(|&i| i64::from(i)).collect(),
+            prefix,
+            suffix,
             pad,
             ent: id(ent_token)?,
             sep: id(sep_token)?,

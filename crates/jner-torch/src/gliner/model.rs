@@ -348,17 +348,10 @@ impl GlinerModel {
     pub fn save(&self, dir: &Path, meta: Value) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| TorchError::io(dir, e))?;
         write_json(&dir.join(CONFIG_FILE), &self.config.to_json())?;
-        {
-            let net = self.net.lock().expect("model lock");
-            let mut named: Vec<(String, Tensor)> = net
-                .vs
-                .variables()
-                .into_iter()
-                .map(|(k, v)| (k, v.to_device(Device::Cpu).contiguous()))
-                .collect();
-            named.sort_by(|a, b| a.0.cmp(&b.0));
-            Tensor::write_safetensors(&named, dir.join("model.safetensors"))?;
-        }
+        crate::hf::write_vars(
+            &self.net.lock().expect("model lock").vs,
+            &dir.join("model.safetensors"),
+        )?;
         self.tokenizer
             .save(dir.join("tokenizer.json"), false)
             .map_err(TorchError::tokenizer)?;

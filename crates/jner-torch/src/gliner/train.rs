@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::trainer::TrainerState;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tch::{Device, Tensor};
@@ -25,8 +25,6 @@ use crate::spanmarker::train::{device_name, lr_factor};
 use crate::{Result, TorchError};
 use jner_corpus::rng::Rng;
 use jner_corpus::Document;
-
-const STATE_FILE: &str = "trainer_state.json";
 
 /// Every training choice, recorded in the model's `jner.json`.
 #[derive(Clone, Debug, Serialize)]
@@ -240,23 +238,8 @@ pub fn train(
     meta: Value,
 ) -> Result<TrainReport> {
     let started = Instant::now();
-    if let Some(n) = cfg.threads {
-        tch::set_num_threads(n as i32);
-    }
-    tch::manual_seed(cfg.seed as i64);
-    crate::dropout::set_seed(cfg.seed);
-    let labels: Vec<String> = match &cfg.labels {
-        Some(l) => l.clone(),
-        None => train
-            .iter()
-            .flat_map(|d| d.spans.iter().map(|s| s.label.clone()))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect(),
-    };
-    if labels.is_empty() {
-        return Err(TorchError::invalid("the training documents have no spans"));
-    }
+    crate::trainer::begin(cfg.threads, cfg.seed);
+    let labels = crate::trainer::labels(cfg.labels.as_deref(), train)?;
     let dir = crate::hub::resolve_model_dir(&cfg.model)?;
     let fresh = !dir.join(CONFIG_FILE).is_file();
     let mut model = if fresh {
@@ -340,18 +323,7 @@ pub fn train(
         })
     });
 
-    let pb = if cfg.progress {
-        let pb = ProgressBar::new(total_steps as u64);
-        pb.set_style(
-            ProgressStyle::with_template(
-                "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} steps (eta {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        pb
-    } else {
-        ProgressBar::hidden()
-    };
+    let pb = crate::trainer::progress(total_steps, cfg.progress);
     let mut report = TrainReport {
         epochs: Vec::new(),
         best_epoch: None,
@@ -367,28 +339,16 @@ pub fn train(
     let mut first_epoch = 1;
     if let Some(n) = run.resume_from().filter(|&n| n > 0) {
         let dir = run.checkpoint_dir(n);
-        let state: Value = crate::error::read_json(&dir.join(STATE_FILE))?;
-        let bad = |k: &str| {
-            TorchError::invalid(format!(
-                "{}: \"{k}\" missing",
-                dir.join(STATE_FILE).display()
-            ))
-        };
+        let state = TrainerState::read(&dir)?;
         model.with_net(|net| -> Result<()> {
             let w = dir.join("model.safetensors");
             load_strict(&net.vs, &crate::hf::read_weights(&w)?, &w)
         })?;
         opt.load(&dir)?;
-        step = state["step"].as_u64().ok_or_else(|| bad("step"))? as usize;
-        let calls = state["dropout_calls"]
-            .as_u64()
-            .ok_or_else(|| bad("dropout_calls"))?;
-        crate::dropout::set_state((cfg.seed, calls));
-        report.best_f1 = state["best_f1_bits"]
-            .as_str()
-            .and_then(|h| u64::from_str_radix(h, 16).ok())
-            .map(f64::from_bits);
-        report.best_epoch = state["best_epoch"].as_u64().map(|e| e as usize);
+        step = state.step;
+        crate::dropout::set_state((cfg.seed, state.dropout_calls));
+        report.best_f1 = state.best_f1;
+        report.best_epoch = state.best_epoch;
         first_epoch = n + 1;
         pb.inc((step as u64).min(total_steps as u64));
     }
@@ -473,11 +433,7 @@ pub fn train(
             Some(r) => format!("epoch {epoch}: loss {:.3}, eval F1 {:.4}", m.loss, r.f1()),
             None => format!("epoch {epoch}: loss {:.3}", m.loss),
         };
-        if !pb.is_hidden() {
-            pb.println(line);
-        } else if cfg.progress {
-            eprintln!("{line}");
-        }
+        crate::trainer::say(&pb, cfg.progress, line);
         if let Some(r) = &m.eval {
             let f1 = r.f1();
             if !matches!(report.best_f1, Some(b) if b >= f1) {
@@ -487,19 +443,12 @@ pub fn train(
                 run.save_model("best", |d| model.save(d, meta))?;
             }
         }
-        let state = json!({
-            "epoch": epoch,
-            "step": step,
-            "dropout_calls": crate::dropout::state().1,
-            "best_f1": report.best_f1,
-            "best_f1_bits": report.best_f1.map(|f| format!("{:016x}", f.to_bits())),
-            "best_epoch": report.best_epoch,
-        });
+        let state = TrainerState::now(step, report.best_f1, report.best_epoch);
         let meta_ck = model_meta(&meta, cfg, epoch, m.eval.as_ref());
         run.save_model(&format!("checkpoint-epoch-{epoch}"), |d: &Path| {
             model.save(d, meta_ck)?;
             opt.save(d)?;
-            crate::error::write_json(&d.join(STATE_FILE), &state)
+            state.write(d, epoch)
         })?;
         report.epochs.push(m);
     }

@@ -82,24 +82,15 @@ impl SpecialIds {
     }
     /// Reads CLS/SEP from the tokenizer's post-processor and the marker ids from its vocabulary.
     pub fn from_tokenizer(tok: &Tokenizer, pad: i64) -> Result<Self> {
-        let enc = tok
-            .encode(&["a"][..], true)
-            .map_err(TorchError::tokenizer)?;
-        let ids = enc.get_ids();
-        let wids = enc.get_word_ids();
-        let first = wids.iter().position(|w| w.is_some()).unwrap_or(ids.len());
-        let last = wids
-            .iter()
-            .rposition(|w| w.is_some())
-            .map_or(ids.len(), |p| p + 1);
+        let (prefix, suffix) = crate::hf::specials_around(tok)?;
         let id = |t: &str| {
             tok.token_to_id(t)
                 .map(|i| i as i64)
                 .ok_or_else(|| TorchError::Tokenizer(format!("the tokenizer has no `{t}` token")))
         };
         Ok(SpecialIds {
-            prefix: ids[..first].iter().map(|&i| i as i64).collect(),
-            suffix: ids[last..].iter().map(|&i| i as i64).collect(),
+            prefix,
+            suffix,
             pad,
             start_marker: id(START_MARKER)?,
             end_marker: id(END_MARKER)?,

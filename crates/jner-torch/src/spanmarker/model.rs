@@ -343,18 +343,10 @@ impl SpanMarkerModel {
     pub fn save(&self, dir: &Path, meta: Value) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| TorchError::io(dir, e))?;
         write_json(&dir.join("config.json"), &self.config_json())?;
-        {
-            // on the CPU whatever the device, sorted by name for reproducible files
-            let net = self.net.lock().expect("model lock");
-            let mut named: Vec<(String, Tensor)> = net
-                .vs
-                .variables()
-                .into_iter()
-                .map(|(k, v)| (k, v.to_device(Device::Cpu).contiguous()))
-                .collect();
-            named.sort_by(|a, b| a.0.cmp(&b.0));
-            Tensor::write_safetensors(&named, dir.join("model.safetensors"))?;
-        }
+        crate::hf::write_vars(
+            &self.net.lock().expect("model lock").vs,
+            &dir.join("model.safetensors"),
+        )?;
         let tok_path = dir.join("tokenizer.json");
         self.tokenizer
             .save(&tok_path, false)

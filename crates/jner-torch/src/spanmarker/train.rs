@@ -2,11 +2,10 @@
 //! gradient clipping, per-epoch scoring with `jner_eval`, `best/` and `final/` model folders,
 //! `metrics.jsonl`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tch::Device;
@@ -16,8 +15,8 @@ use super::model::SpanMarkerModel;
 use crate::bert::NO_DECAY_GROUP;
 use crate::optim::AdamW;
 
-/// The trainer's state in a checkpoint folder (beside the model and `optimizer.safetensors`).
-pub const STATE_FILE: &str = "trainer_state.json";
+use crate::trainer::TrainerState;
+pub use crate::trainer::STATE_FILE;
 use crate::{Result, TorchError};
 use jner_corpus::rng::Rng;
 use jner_corpus::Document;
@@ -225,23 +224,8 @@ pub fn train(
     meta: Value,
 ) -> Result<TrainReport> {
     let started = Instant::now();
-    if let Some(n) = cfg.threads {
-        tch::set_num_threads(n as i32);
-    }
-    tch::manual_seed(cfg.seed as i64);
-    crate::dropout::set_seed(cfg.seed);
-    let labels: Vec<String> = match &cfg.labels {
-        Some(l) => l.clone(),
-        None => train
-            .iter()
-            .flat_map(|d| d.spans.iter().map(|s| s.label.clone()))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect(),
-    };
-    if labels.is_empty() {
-        return Err(TorchError::invalid("the training documents have no spans"));
-    }
+    crate::trainer::begin(cfg.threads, cfg.seed);
+    let labels = crate::trainer::labels(cfg.labels.as_deref(), train)?;
     let encoder_dir = crate::hub::resolve_model_dir(&cfg.model.to_string_lossy())?;
     let model = SpanMarkerModel::from_encoder(&encoder_dir, &labels, cfg.layout(), cfg.device)?;
     let label_ids: HashMap<String, i64> = model
@@ -285,18 +269,7 @@ pub fn train(
         AdamW::new(&net.vs, cfg.learning_rate, cfg.weight_decay, NO_DECAY_GROUP)
     };
 
-    let pb = if cfg.progress {
-        let pb = ProgressBar::new(total_steps as u64);
-        pb.set_style(
-            ProgressStyle::with_template(
-                "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} steps (eta {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        pb
-    } else {
-        ProgressBar::hidden()
-    };
+    let pb = crate::trainer::progress(total_steps, cfg.progress);
 
     let mut rng = Rng::new(cfg.seed);
     // Shuffled units: up to `window_group` consecutive samples of one window (a batch encodes
@@ -330,17 +303,7 @@ pub fn train(
     let mut first_epoch = 1;
     if let Some(n) = run.resume_from().filter(|&n| n > 0) {
         let dir = run.checkpoint_dir(n);
-        let state: Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join(STATE_FILE))
-                .map_err(|e| TorchError::io(dir.join(STATE_FILE), e))?,
-        )
-        .map_err(|e| TorchError::json(dir.join(STATE_FILE), e))?;
-        let bad = |k: &str| {
-            TorchError::invalid(format!(
-                "{}: \"{k}\" missing",
-                dir.join(STATE_FILE).display()
-            ))
-        };
+        let state = TrainerState::read(&dir)?;
         {
             let net = model.net.lock().expect("model lock");
             crate::spanmarker::model::load_exact(
@@ -349,16 +312,10 @@ pub fn train(
             )?;
         }
         opt.load(&dir)?;
-        step = state["step"].as_u64().ok_or_else(|| bad("step"))? as usize;
-        let dropout_calls = state["dropout_calls"]
-            .as_u64()
-            .ok_or_else(|| bad("dropout_calls"))?;
-        crate::dropout::set_state((cfg.seed, dropout_calls));
-        report.best_f1 = state["best_f1_bits"]
-            .as_str()
-            .and_then(|h| u64::from_str_radix(h, 16).ok())
-            .map(f64::from_bits);
-        report.best_epoch = state["best_epoch"].as_u64().map(|e| e as usize);
+        step = state.step;
+        crate::dropout::set_state((cfg.seed, state.dropout_calls));
+        report.best_f1 = state.best_f1;
+        report.best_epoch = state.best_epoch;
         for _ in 0..n {
             rng.shuffle(&mut groups);
         }
@@ -423,12 +380,7 @@ pub fn train(
             Some(r) => format!("epoch {epoch}: loss {:.4}, eval F1 {:.4}", m.loss, r.f1()),
             None => format!("epoch {epoch}: loss {:.4}", m.loss),
         };
-        if !pb.is_hidden() {
-            pb.println(line);
-        } else if cfg.progress {
-            // stderr is not a terminal (a log file): one plain line an epoch
-            eprintln!("{line}");
-        }
+        crate::trainer::say(&pb, cfg.progress, line);
         if let Some(r) = &m.eval {
             let f1 = r.f1();
             if !matches!(report.best_f1, Some(b) if b >= f1) {
@@ -440,19 +392,12 @@ pub fn train(
         }
         // the checkpoint: the model, the optimizer's moments and step, where the dropout
         // stream is; the data order is replayed from the seed on a resume
-        let state = json!({
-            "epoch": epoch,
-            "step": step,
-            "dropout_calls": crate::dropout::state().1,
-            "best_f1": report.best_f1,
-            "best_f1_bits": report.best_f1.map(|f| format!("{:016x}", f.to_bits())),
-            "best_epoch": report.best_epoch,
-        });
+        let state = TrainerState::now(step, report.best_f1, report.best_epoch);
         let meta_ck = model_meta(&meta, cfg, epoch, m.eval.as_ref());
         run.save_model(&format!("checkpoint-epoch-{epoch}"), |d| {
             model.save(d, meta_ck)?;
             opt.save(d)?;
-            crate::error::write_json(&d.join(STATE_FILE), &state)
+            state.write(d, epoch)
         })?;
         report.epochs.push(m);
     }
