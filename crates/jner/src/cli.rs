@@ -139,7 +139,8 @@ pub struct TrainArgs {
     /// Train only these labels (comma-separated; spans of other labels are ignored).
     #[arg(long, value_delimiter = ',')]
     pub labels: Option<Vec<String>>,
-    /// Dropout rate.
+    /// Dropout rate (cnn; spanmarker and gliner keep their model's: the encoder config's, and
+    /// 0.4 in the GLiNER head).
     #[arg(long, default_value_t = 0.2)]
     pub dropout: f32,
     /// Output folder (defaults: cnn `spacy_model`, spanmarker `spanmarker_finetuned`,
