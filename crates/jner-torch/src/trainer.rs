@@ -64,6 +64,29 @@ pub fn say(pb: &ProgressBar, show: bool, line: String) {
     }
 }
 
+/// Appends an epoch's metrics to the run's `metrics.jsonl`.
+pub fn record<T: serde::Serialize>(run: &mut jner_run::RunDir, m: &T) -> Result<()> {
+    let v = serde_json::to_value(m).map_err(|e| TorchError::json(run.path("metrics.jsonl"), e))?;
+    Ok(run.record_epoch(v)?)
+}
+
+/// Whether an epoch's evaluation beats the best so far (ties keep the earlier epoch); if so
+/// it becomes the best.
+pub fn improves(
+    best_f1: &mut Option<f64>,
+    best_epoch: &mut Option<usize>,
+    eval: &jner_eval::Report,
+    epoch: usize,
+) -> bool {
+    let f1 = eval.f1();
+    if matches!(*best_f1, Some(b) if b >= f1) {
+        return false;
+    }
+    *best_f1 = Some(f1);
+    *best_epoch = Some(epoch);
+    true
+}
+
 /// Where training stood after an epoch: optimizer steps taken, where the dropout stream is,
 /// the best evaluation so far.
 #[derive(Clone, Debug, Default, PartialEq)]

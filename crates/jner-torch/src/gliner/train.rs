@@ -426,19 +426,14 @@ pub fn train(
             eval_seconds: t1.elapsed().as_secs_f64(),
             eval: eval_report,
         };
-        run.record_epoch(
-            serde_json::to_value(&m).map_err(|e| TorchError::json(run.path("metrics.jsonl"), e))?,
-        )?;
+        crate::trainer::record(&mut run, &m)?;
         let line = match &m.eval {
             Some(r) => format!("epoch {epoch}: loss {:.3}, eval F1 {:.4}", m.loss, r.f1()),
             None => format!("epoch {epoch}: loss {:.3}", m.loss),
         };
         crate::trainer::say(&pb, cfg.progress, line);
         if let Some(r) = &m.eval {
-            let f1 = r.f1();
-            if !matches!(report.best_f1, Some(b) if b >= f1) {
-                report.best_f1 = Some(f1);
-                report.best_epoch = Some(epoch);
+            if crate::trainer::improves(&mut report.best_f1, &mut report.best_epoch, r, epoch) {
                 let meta = model_meta(&meta, cfg, epoch, Some(r));
                 run.save_model("best", |d| model.save(d, meta))?;
             }
