@@ -56,6 +56,9 @@ pub struct CnnConfig {
     pub vectors: Option<PathBuf>,
     /// Width of the learned projection of the static vectors.
     pub vectors_width: usize,
+    /// Start the encoder from this `jner pretrain` folder (its `final/` or a checkpoint); the
+    /// architecture must be the one it was pretrained with.
+    pub init: Option<PathBuf>,
     /// Evaluate and save an exponential moving average of the weights (thinc's
     /// "averages"; decay `min(0.999, (1+t)/(10+t))`).
     pub use_averages: bool,
@@ -87,6 +90,7 @@ impl Default for CnnConfig {
             threads: 2,
             vectors: None,
             vectors_width: 96,
+            init: None,
             use_averages: true,
             save_checkpoints: true,
         }

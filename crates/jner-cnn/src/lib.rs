@@ -9,6 +9,10 @@
 //!   geometric mean of its tokens' tag probabilities.
 //! * [`train()`]: Adam (decoupled weight decay, per-tensor clipping), data-parallel
 //!   deterministic gradients, per-epoch evaluation with `jner_eval`, atomic checkpoints.
+//! * [`pretrain`]: masked-word pretraining of the encoder on raw text (`jner pretrain`), the
+//!   starting point of `train --init`.
+//! * [`skipgram`]: static word vectors trained on raw text (skip-gram, negative sampling),
+//!   the input of `vectors`.
 //! * [`CnnModel`]: save/load of a model directory and the [`jner_corpus::Recognizer`] impl.
 //!
 //! # Design choices
@@ -101,7 +105,9 @@ pub mod linalg;
 pub mod model;
 pub mod net;
 mod optim;
+pub mod pretrain;
 mod resume;
+pub mod skipgram;
 pub mod tokenizer;
 pub mod train;
 pub mod vectors;
@@ -113,3 +119,4 @@ pub use config::CnnConfig;
 pub use error::{CnnError, Result};
 pub use model::CnnModel;
 pub use train::{evaluate, train, train_model, Alignment, EpochReport, TrainReport};
+pub use vectors::Vectors;

@@ -518,6 +518,32 @@ impl Net {
         dropout: bool,
         smoothing: f32,
     ) -> f64 {
+        self.backward_custom(inp, vectors, work, grads, dropout, |logits, probs, dl| {
+            softmax_ce_smoothed(
+                logits,
+                inp.n,
+                self.dims.n_tags,
+                probs,
+                Some((&inp.gold, scale, dl)),
+                smoothing,
+            )
+        })
+    }
+
+    /// Backward pass after a training [`Net::forward`] for any loss on the output layer's
+    /// logits: `loss(logits [n, n_tags], probs scratch, dlogits)` returns the loss and writes
+    /// its gradient w.r.t. the logits (already scaled); the parameter gradients are
+    /// accumulated into `grads`. [`Net::backward`] is this with the tag cross-entropy; `jner
+    /// pretrain` uses it with its own objective on a wider output layer.
+    pub fn backward_custom(
+        &self,
+        inp: &Input,
+        vectors: Option<&StaticTable>,
+        work: &mut Work,
+        grads: &mut [f32],
+        dropout: bool,
+        loss: impl FnOnce(&[f32], &mut Vec<f32>, &mut [f32]) -> f64,
+    ) -> f64 {
         let d = self.dims;
         let (n, w, p) = (inp.n, d.width, d.pieces);
         let din = d.din();
@@ -529,13 +555,10 @@ impl Net {
         grow(&mut work.dm, n * w);
         grow(&mut work.dxw, n * kw);
         grow(&mut work.dx0, n * din);
-        let loss = softmax_ce_smoothed(
-            &work.logits,
-            n,
-            t,
+        let loss = loss(
+            &work.logits[..n * t],
             &mut work.probs,
-            Some((&inp.gold, scale, &mut work.dl)),
-            smoothing,
+            &mut work.dl[..n * t],
         );
         {
             let (ow, _) = self.wb(data, self.ids.outw);

@@ -364,7 +364,10 @@ pub fn train(
         None => None,
     };
     let dims = dims_for(cfg, labels.len(), vectors.as_ref().map_or(0, |v| v.dim));
-    let net = Net::new(dims, cfg.seed);
+    let mut net = Net::new(dims, cfg.seed);
+    if let Some(dir) = &cfg.init {
+        crate::pretrain::load_into(dir, &mut net)?;
+    }
     let mut model = CnnModel::new(cfg.clone(), labels.clone(), net, vectors);
     model.meta = meta;
 

@@ -98,6 +98,22 @@ impl Vectors {
     }
 
     /// Row of `word` (exact form first, then lower-cased), if any.
+    /// The vectors in word2vec's text format (`COUNT DIM` header, then `word v1 … vD`), which
+    /// [`Vectors::read_text`] reads back exactly (floats in shortest round-trip form).
+    pub fn to_text(&self) -> Vec<u8> {
+        use std::fmt::Write;
+        let mut s = String::with_capacity(self.data.len() * 11 + self.words.len() * 8);
+        let _ = writeln!(s, "{} {}", self.words.len(), self.dim);
+        for (w, row) in self.words.iter().zip(self.data.chunks(self.dim)) {
+            s.push_str(w);
+            for x in row {
+                let _ = write!(s, " {x}");
+            }
+            s.push('\n');
+        }
+        s.into_bytes()
+    }
+
     pub fn lookup(&self, word: &str, lower_buf: &mut String) -> Option<u32> {
         if let Some(&r) = self.index.get(word) {
             return Some(r);

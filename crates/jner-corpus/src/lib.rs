@@ -6,6 +6,7 @@
 //! text. At every boundary (files, JSON, the scorer's input) offsets are Unicode
 //! characters, as brat and Python use; [`offsets`] converts between the two.
 
+pub mod consistency;
 pub mod demo;
 pub mod document;
 pub mod error;
