@@ -32,6 +32,14 @@ pub enum Command {
     Eval(EvalArgs),
     /// Find entities in text with a trained model.
     Predict(PredictArgs),
+    /// Train static word vectors on raw text (skip-gram), for `train --backend cnn --model FILE`.
+    Vectors(VectorsArgs),
+    /// Pretrain the cnn encoder on raw text (masked words' first/last characters), for
+    /// `train --init DIR/final`.
+    Pretrain(PretrainArgs),
+    /// Train a student (cnn by default) on the gold documents plus texts a teacher model
+    /// labelled; takes every `train` flag.
+    Distill(DistillArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -106,6 +114,95 @@ pub enum InputFormat {
 }
 
 #[derive(Args, Debug)]
+pub struct PretrainArgs {
+    /// Raw text: JSONL with a "text" field per line, or plain text lines; repeatable.
+    #[arg(long, short, required = true)]
+    pub input: Vec<PathBuf>,
+    /// The run folder (metrics.jsonl, final/, checkpoint-epoch-N/).
+    #[arg(long)]
+    pub output_dir: PathBuf,
+    /// Clear an output folder that holds an earlier run first.
+    #[arg(long)]
+    pub overwrite: bool,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Texts (pieces of at most 128 tokens) per update.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 0.001)]
+    pub lr: f32,
+    #[arg(long, default_value_t = 0.2)]
+    pub dropout: f32,
+    /// Static word vectors (as `train --model`); the student must use the same file.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Share of the words hidden and predicted.
+    #[arg(long, default_value_t = 0.15)]
+    pub mask_rate: f32,
+    /// Bytes predicted from each end of a hidden word.
+    #[arg(long, default_value_t = 3)]
+    pub n_characters: usize,
+    /// The encoder's architecture, as in `train --set` (width, depth, window, rows, …).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct DistillArgs {
+    /// The teacher: any model folder `predict` takes.
+    #[arg(long)]
+    pub teacher: PathBuf,
+    /// Texts for the teacher to label: JSONL with a "text" field, or plain text lines;
+    /// repeatable.
+    #[arg(long, required = true)]
+    pub unlabeled: Vec<PathBuf>,
+    /// The teacher's entities scoring below this are not used.
+    #[arg(long, default_value_t = 0.0)]
+    pub teacher_threshold: f32,
+    /// Label every other occurrence of a surface form the teacher found in a text the same
+    /// way (see `predict --consistent`).
+    #[arg(long)]
+    pub consistent: bool,
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct VectorsArgs {
+    /// Text to learn from: JSONL with a "text" field per line, or plain text (one document a
+    /// line); repeatable (e.g. the unlabeled reviews and `jner data export` output).
+    #[arg(long, short, required = true)]
+    pub input: Vec<PathBuf>,
+    /// The vectors file to write (word2vec text format; settings go to FILE.json).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Dimensions.
+    #[arg(long, default_value_t = 100)]
+    pub dim: usize,
+    /// Context words on each side (the window is drawn from 1..=N per word).
+    #[arg(long, default_value_t = 5)]
+    pub window: usize,
+    /// Noise words per context pair.
+    #[arg(long, default_value_t = 5)]
+    pub negative: usize,
+    /// Words seen fewer times get no vector.
+    #[arg(long, default_value_t = 3)]
+    pub min_count: usize,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Initial learning rate (decays linearly).
+    #[arg(long, default_value_t = 0.025)]
+    pub lr: f32,
+    /// Sub-sampling threshold for frequent words (0: off).
+    #[arg(long, default_value_t = 1e-3)]
+    pub sample: f64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Which model to train: cnn (alias spacy), spanmarker, gliner.
     #[arg(long, default_value = "cnn", value_parser = crate::backends::parse)]
@@ -143,6 +240,15 @@ pub struct TrainArgs {
     /// 0.4 in the GLiNER head).
     #[arg(long, default_value_t = 0.2)]
     pub dropout: f32,
+    /// cnn: override one hyper-parameter of the network or of training, as in the model's
+    /// `jner.json` (`--set window=2 --set depth=4 --set rows=[5000,1000,2500,2500]`);
+    /// repeatable. Values are JSON (a bare word is a string).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// cnn: start the encoder from a `jner pretrain` folder (its final/ or a checkpoint) and
+    /// take its architecture (width, depth, window, hash rows).
+    #[arg(long, value_name = "DIR")]
+    pub init: Option<PathBuf>,
     /// Output folder (defaults: cnn `spacy_model`, spanmarker `spanmarker_finetuned`,
     /// gliner `gliner_finetuned`).
     #[arg(long)]
@@ -241,6 +347,11 @@ pub struct PredictArgs {
     /// gliner: allow a span to carry several labels.
     #[arg(long)]
     pub multi_label: bool,
+    /// Label every other occurrence of a surface form the model found in a text the same way
+    /// (how the reviews were annotated; makes redaction consistent). Adds entities, never
+    /// removes or shortens one.
+    #[arg(long)]
+    pub consistent: bool,
     /// Load the model without checking its weight files against the sha256 in jner.json.
     #[arg(long)]
     pub no_verify: bool,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 mod common;
-use common::{jner, ok};
+use common::{fails, jner, ok};
 
 fn data() -> PathBuf {
     std::env::var_os("JNER_DATA")
@@ -454,4 +454,147 @@ fn spanmarker_trains_and_loads_span_marker_checkpoints() {
     std::fs::remove_file(model.join("jner.json")).unwrap();
     let plain = ok(&["predict", "--model", m, "--input", d]);
     assert_eq!(plain, with_meta);
+}
+
+/// `vectors`, `pretrain`, `train --init` and `distill` on the demo corpus, end to end.
+#[test]
+fn vectors_pretrain_init_and_distill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |s: &str| tmp.path().join(s).to_str().unwrap().to_string();
+    ok(&["data", "export", "--demo", "--output", &p("docs.jsonl")]);
+    let n_docs = std::fs::read_to_string(p("docs.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+
+    ok(&[
+        "vectors",
+        "--input",
+        &p("docs.jsonl"),
+        "--output",
+        &p("v.txt"),
+        "--dim",
+        "8",
+        "--epochs",
+        "2",
+        "--min-count",
+        "1",
+    ]);
+    let v = std::fs::read_to_string(p("v.txt")).unwrap();
+    let (head, rest) = v.split_once('\n').unwrap();
+    let (count, dim) = head.split_once(' ').unwrap();
+    assert_eq!(dim, "8");
+    assert_eq!(rest.lines().count(), count.parse::<usize>().unwrap());
+    assert!(rest.lines().all(|l| l.split(' ').count() == 9));
+    let side: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("v.txt.json")).unwrap()).unwrap();
+    assert_eq!(side["epochs"].as_array().unwrap().len(), 2);
+
+    ok(&[
+        "pretrain",
+        "--input",
+        &p("docs.jsonl"),
+        "--output-dir",
+        &p("pt"),
+        "--epochs",
+        "2",
+        "--set",
+        "width=16",
+        "--set",
+        "depth=2",
+    ]);
+    assert!(tmp.path().join("pt/final/tok2vec.safetensors").is_file());
+    let lines = std::fs::read_to_string(p("pt/metrics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 2);
+    let again = fails(&[
+        "pretrain",
+        "--input",
+        &p("docs.jsonl"),
+        "--output-dir",
+        &p("pt"),
+    ]);
+    assert!(again.contains("--overwrite"), "{again}");
+
+    ok(&[
+        "train",
+        "--demo",
+        "--epochs",
+        "1",
+        "--init",
+        &p("pt/final"),
+        "--output-dir",
+        &p("m"),
+    ]);
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("m/final/jner.json")).unwrap()).unwrap();
+    assert_eq!(
+        meta["config"]["width"], 16,
+        "the architecture comes from the pretrained folder"
+    );
+    assert_eq!(meta["config"]["depth"], 2);
+    assert_eq!(meta["config"]["init"], p("pt/final"));
+    let err = fails(&[
+        "train",
+        "--demo",
+        "--epochs",
+        "1",
+        "--init",
+        &p("pt/final"),
+        "--set",
+        "width=32",
+        "--output-dir",
+        &p("m2"),
+    ]);
+    assert!(err.contains("width 16 (pretrained) vs 32"), "{err}");
+    assert!(
+        !tmp.path().join("m2").exists(),
+        "nothing written for a refused run"
+    );
+    let err = fails(&[
+        "train",
+        "--demo",
+        "--init",
+        &p("m/final"),
+        "--output-dir",
+        &p("m3"),
+    ]);
+    assert!(
+        err.contains("pretrain.json") && err.contains("jner pretrain"),
+        "{err}"
+    );
+
+    // the teacher labels the corpus's own texts (all of them gold: left out) and two new ones
+    std::fs::write(
+        p("new.txt"),
+        "My son loves it.\nThe 3-year-old girl had a fever.\n",
+    )
+    .unwrap();
+    ok(&[
+        "distill",
+        "--demo",
+        "--epochs",
+        "1",
+        "--teacher",
+        &p("m/final"),
+        "--unlabeled",
+        &p("docs.jsonl"),
+        "--unlabeled",
+        &p("new.txt"),
+        "--output-dir",
+        &p("s"),
+    ]);
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("s/final/jner.json")).unwrap()).unwrap();
+    let d = &run["meta"]["distill"];
+    assert_eq!(d["texts_read"], n_docs + 2, "{d}");
+    let eval_docs = std::fs::read_to_string(p("s/eval.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(d["texts_in_eval"], eval_docs, "{d}");
+    assert_eq!(d["texts_in_train"], n_docs - eval_docs, "{d}");
+    assert_eq!(d["documents"], 2, "{d}");
+    let silver = std::fs::read_to_string(p("s/silver.jsonl")).unwrap();
+    assert_eq!(silver.lines().count(), 2);
+    assert!(silver.contains("My son loves it."));
 }

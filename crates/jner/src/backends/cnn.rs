@@ -35,22 +35,81 @@ fn vectors(args: &TrainArgs) -> Result<Option<PathBuf>> {
 }
 
 fn check(args: &TrainArgs) -> Result<()> {
-    vectors(args).map(|_| ())
+    vectors(args)?;
+    config(args, BACKEND.epochs, BACKEND.lr).map(|_| ())
+}
+
+/// The run's configuration: the defaults, the common flags, then each `--set KEY=VALUE`.
+fn config(args: &TrainArgs, epochs: usize, lr: f32) -> Result<jner_cnn::CnnConfig> {
+    let cfg = jner_cnn::CnnConfig {
+        epochs,
+        batch_size: args.batch_size,
+        dropout: args.dropout,
+        seed: args.split.seed,
+        learn_rate: lr,
+        threads: args.threads.max(1),
+        vectors: vectors(args)?,
+        ..Default::default()
+    };
+    let cfg = match &args.init {
+        None => cfg,
+        Some(dir) => {
+            let p = jner_cnn::pretrain::read_config(dir)?.cnn;
+            jner_cnn::CnnConfig {
+                width: p.width,
+                rows: p.rows,
+                n_hashes: p.n_hashes,
+                maxout_pieces: p.maxout_pieces,
+                depth: p.depth,
+                window: p.window,
+                vectors_width: p.vectors_width,
+                init: Some(dir.clone()),
+                ..cfg
+            }
+        }
+    };
+    let cfg = apply_overrides(cfg, &args.set)?;
+    cfg.validate().map_err(|e| anyhow::anyhow!("--set: {e}"))?;
+    Ok(cfg)
+}
+
+/// `KEY=VALUE` overrides on the config's JSON form: the key must be a field, the value JSON
+/// of that field's type (a bare word is read as a string).
+pub fn apply_overrides(cfg: jner_cnn::CnnConfig, sets: &[String]) -> Result<jner_cnn::CnnConfig> {
+    if sets.is_empty() {
+        return Ok(cfg);
+    }
+    let mut v = serde_json::to_value(&cfg)?;
+    let fields = v.as_object_mut().expect("CnnConfig is a JSON object");
+    for s in sets {
+        let Some((key, raw)) = s.split_once('=') else {
+            bail!("--set {s}: expected KEY=VALUE, e.g. --set window=2");
+        };
+        let key = key.trim();
+        if !fields.contains_key(key) {
+            let mut known: Vec<&str> = fields.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            bail!(
+                "--set {s}: the cnn backend has no setting `{key}`; settings: {}",
+                known.join(", ")
+            );
+        }
+        let value = serde_json::from_str(raw.trim())
+            .unwrap_or_else(|_| serde_json::Value::String(raw.trim().to_string()));
+        let old = fields.insert(key.to_string(), value).unwrap_or_default();
+        let probe: Result<jner_cnn::CnnConfig, _> =
+            serde_json::from_value(serde_json::Value::Object(fields.clone()));
+        if let Err(e) = probe {
+            bail!("--set {s}: {e} (the current value is {old})");
+        }
+    }
+    Ok(serde_json::from_value(v)?)
 }
 
 fn train(plan: TrainPlan, run: jner_run::PendingRun) -> Result<()> {
     let args = plan.args;
     let out = run.root().to_path_buf();
-    let cfg = jner_cnn::CnnConfig {
-        epochs: plan.epochs,
-        batch_size: args.batch_size,
-        dropout: args.dropout,
-        seed: args.split.seed,
-        learn_rate: plan.lr,
-        threads: args.threads.max(1),
-        vectors: vectors(args)?,
-        ..Default::default()
-    };
+    let cfg = config(args, plan.epochs, plan.lr)?;
     let report = jner_cnn::train(&plan.split.train, &plan.split.eval, &cfg, run, plan.meta)?;
     eprintln!(
         "best epoch {} (micro F1 {:.4}); {} parameters; training {:.1}s, evaluation {:.1}s; gold spans {} seen, {} lost in alignment",
@@ -71,4 +130,44 @@ fn train(plan: TrainPlan, run: jner_run::PendingRun) -> Result<()> {
 
 fn load(dir: &Path) -> Result<Box<dyn Recognizer>> {
     Ok(Box::new(jner_cnn::CnnModel::load(dir)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apply_overrides;
+    use jner_cnn::CnnConfig;
+
+    fn set(v: &[&str]) -> anyhow::Result<CnnConfig> {
+        let v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+        apply_overrides(CnnConfig::default(), &v)
+    }
+
+    #[test]
+    fn overrides_set_fields_by_name() {
+        let c = set(&[
+            "window=2",
+            "depth = 4",
+            "rows=[1,2,3,4]",
+            "use_averages=false",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.window, c.depth, c.rows, c.use_averages),
+            (2, 4, [1, 2, 3, 4], false)
+        );
+        assert_eq!(c.width, CnnConfig::default().width);
+    }
+
+    #[test]
+    fn overrides_name_what_is_wrong() {
+        let e = set(&["windw=2"]).unwrap_err().to_string();
+        assert!(
+            e.contains("no setting `windw`") && e.contains("window"),
+            "{e}"
+        );
+        let e = set(&["window=two"]).unwrap_err().to_string();
+        assert!(e.starts_with("--set window=two: invalid type"), "{e}");
+        let e = set(&["window"]).unwrap_err().to_string();
+        assert!(e.contains("expected KEY=VALUE"), "{e}");
+    }
 }

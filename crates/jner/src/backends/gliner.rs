@@ -16,7 +16,7 @@ pub const BACKEND: Backend = Backend {
     epochs: 10,
     lr: 3e-5,
     output_dir: "gliner_finetuned",
-    check: |_| Ok(()),
+    check: super::no_overrides,
     train,
     load,
     foreign,

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::cli::TrainArgs;
 
 mod cnn;
+pub use cnn::apply_overrides as cnn_overrides;
 mod gliner;
 mod spanmarker;
 
@@ -89,6 +90,24 @@ pub fn parse(s: &str) -> std::result::Result<&'static Backend, String> {
                 .collect();
             format!("unknown backend `{s}`; backends: {}", names.join(", "))
         })
+}
+
+/// `check` of a backend without `--set` overrides.
+pub fn no_overrides(args: &TrainArgs) -> Result<()> {
+    if let Some(first) = args.set.first() {
+        anyhow::bail!(
+            "--set {first}: the {} backend takes no --set overrides (only cnn does); use its own flags",
+            args.backend.name
+        );
+    }
+    if let Some(d) = &args.init {
+        anyhow::bail!(
+            "--init {}: a pretrained cnn encoder; the {} backend starts from --model",
+            d.display(),
+            args.backend.name
+        );
+    }
+    Ok(())
 }
 
 /// The backend a model folder's `jner.json` names.

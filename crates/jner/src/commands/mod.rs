@@ -1,9 +1,13 @@
 //! One module per command.
 
 mod data;
+mod distill;
 mod eval;
 mod predict;
+mod pretrain;
+mod texts;
 mod train;
+mod vectors;
 
 use anyhow::Result;
 
@@ -30,5 +34,8 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Train(args) => train::train(args),
         Command::Eval(args) => eval::eval(&args),
         Command::Predict(args) => predict::predict(&args),
+        Command::Vectors(args) => vectors::vectors(&args),
+        Command::Distill(args) => distill::distill(args),
+        Command::Pretrain(args) => pretrain::pretrain(&args),
     }
 }

@@ -93,13 +93,29 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     match &args.output {
         Some(p) => {
             let mut f = AtomicFile::create(p)?;
-            let docs = run(rec.as_ref(), &opts, input, &name, &mut jsonl_mode, &mut f)?;
+            let docs = run(
+                rec.as_ref(),
+                &opts,
+                args.consistent,
+                input,
+                &name,
+                &mut jsonl_mode,
+                &mut f,
+            )?;
             f.commit()?;
             tracing::info!("predicted {docs} documents into {}", p.display());
         }
         None => {
             let mut out = BufWriter::new(std::io::stdout().lock());
-            let docs = run(rec.as_ref(), &opts, input, &name, &mut jsonl_mode, &mut out)?;
+            let docs = run(
+                rec.as_ref(),
+                &opts,
+                args.consistent,
+                input,
+                &name,
+                &mut jsonl_mode,
+                &mut out,
+            )?;
             out.flush()?;
             tracing::info!("predicted {docs} documents");
         }
@@ -128,6 +144,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 fn run(
     rec: &dyn Recognizer,
     opts: &PredictOptions,
+    consistent: bool,
     input: Box<dyn BufRead>,
     name: &str,
     jsonl_mode: &mut Option<bool>,
@@ -181,17 +198,18 @@ fn run(
         batch_bytes += item.1.len();
         batch.push(item);
         if batch.len() == CHUNK || batch_bytes >= CHUNK_BYTES {
-            docs += flush(rec, opts, &mut batch, out)?;
+            docs += flush(rec, opts, consistent, &mut batch, out)?;
             batch_bytes = 0;
         }
     }
-    docs += flush(rec, opts, &mut batch, out)?;
+    docs += flush(rec, opts, consistent, &mut batch, out)?;
     Ok(docs)
 }
 
 fn flush(
     rec: &dyn Recognizer,
     opts: &PredictOptions,
+    consistent: bool,
     batch: &mut Vec<(Value, String)>,
     out: &mut impl Write,
 ) -> Result<usize> {
@@ -202,7 +220,10 @@ fn flush(
     let preds = rec
         .predict(&texts, opts)
         .map_err(|e| anyhow::anyhow!("prediction failed: {e}"))?;
-    for ((id, text), ents) in batch.iter().zip(preds) {
+    for ((id, text), mut ents) in batch.iter().zip(preds) {
+        if consistent {
+            jner_corpus::consistency::propagate(text, &mut ents);
+        }
         // entity offsets are in characters: one pass over the text maps them to bytes
         let mut bounds: Vec<usize> = ents.iter().flat_map(|e| [e.start, e.end]).collect();
         bounds.sort_unstable();

@@ -15,6 +15,15 @@ use crate::backends::TrainPlan;
 use crate::cli::TrainArgs;
 
 pub fn train(args: TrainArgs) -> Result<()> {
+    train_with(args, None)
+}
+
+/// Makes the teacher's documents (`jner distill`) once the split and the student's labels are
+/// known.
+pub type SilverFn<'a> = dyn Fn(&Split, &[String]) -> Result<super::distill::Silver> + 'a;
+
+/// [`train`], with the teacher's documents added to the training part when `silver` is given.
+pub fn train_with(args: TrainArgs, silver: Option<&SilverFn>) -> Result<()> {
     let backend = args.backend;
     if !backend.available {
         return Err(backend.unavailable());
@@ -110,12 +119,29 @@ pub fn train(args: TrainArgs) -> Result<()> {
             args.split.val_split
         );
     }
+    let mut files = files;
+    let distill = match silver {
+        None => None,
+        Some(make) => {
+            let labels: std::collections::BTreeSet<&str> = split
+                .train
+                .iter()
+                .flat_map(|d| d.spans.iter().map(|s| s.label.as_str()))
+                .collect();
+            let labels: Vec<String> = labels.into_iter().map(str::to_string).collect();
+            let s = make(&split, &labels)?;
+            files.push(("silver.jsonl", jsonl::jsonl_bytes(&s.docs).into_bytes()));
+            split.train.extend(s.docs.iter().cloned());
+            Some(serde_json::to_value(&s)?)
+        }
+    };
     let meta = json!({
         "backend": backend.name,
+        "distill": distill,
         "corpus_fingerprint": corpus_fp,
         "data": source,
         "split": {"mode": args.split.split_mode, "seed": args.split.seed, "val_split": args.split.val_split, "minor_oversample": args.split.minor_oversample},
-        "train_args": {"epochs": epochs, "batch_size": args.batch_size, "lr": lr, "lr_others": args.lr_others, "loss_alpha": args.loss_alpha, "loss_gamma": args.loss_gamma, "labels": args.labels, "dropout": args.dropout, "seed": args.split.seed, "threads": args.threads, "model": args.model, "entity_max_length": args.entity_max_length, "model_max_length": args.model_max_length, "window_group": args.window_group},
+        "train_args": {"epochs": epochs, "batch_size": args.batch_size, "lr": lr, "lr_others": args.lr_others, "loss_alpha": args.loss_alpha, "loss_gamma": args.loss_gamma, "labels": args.labels, "dropout": args.dropout, "seed": args.split.seed, "threads": args.threads, "model": args.model, "entity_max_length": args.entity_max_length, "model_max_length": args.model_max_length, "window_group": args.window_group, "set": args.set, "init": args.init},
         "jner_version": env!("CARGO_PKG_VERSION"),
     });
     // the run folder is checked now and opened by the backend once its own inputs are loaded
