@@ -452,34 +452,7 @@ impl CnnModel {
         let st = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| CnnError::file(&p, format!("corrupted safetensors file: {e}")))?;
         let mut net = Net::new(dims, 0);
-        let tensors = net.params.tensors.clone();
-        for t in &tensors {
-            let view = st
-                .tensor(&t.name)
-                .map_err(|e| CnnError::file(&p, format!("tensor {}: {e}", t.name)))?;
-            if view.dtype() != safetensors::Dtype::F32 || view.shape() != t.shape.as_slice() {
-                return Err(CnnError::file(
-                    &p,
-                    format!(
-                        "tensor {}: expected f32 {:?}, found {:?} {:?}",
-                        t.name,
-                        t.shape,
-                        view.dtype(),
-                        view.shape()
-                    ),
-                ));
-            }
-            let dst = &mut net.params.data[t.offset..t.offset + t.len];
-            for (d, c) in dst.iter_mut().zip(view.data().chunks_exact(4)) {
-                *d = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            }
-            if dst.iter().any(|v| !v.is_finite()) {
-                return Err(CnnError::file(
-                    &p,
-                    format!("tensor {} holds non-finite values", t.name),
-                ));
-            }
-        }
+        read_tensors(&st, &p, &mut net, |_| true)?;
         let mut m = CnnModel::new(config, labels, net, vectors);
         m.meta = desc.get("meta").cloned().unwrap_or(Value::Null);
         m.scores = desc.get("scores").cloned().unwrap_or(Value::Null);
@@ -525,6 +498,45 @@ fn load_vectors(dir: &Path) -> Result<Vectors> {
         ));
     }
     Vectors::from_parts(words, data, shape[1]).map_err(|e| CnnError::file(&p, e.to_string()))
+}
+
+/// Reads the tensors of `net` that `keep` selects from `st` (file `p`, for errors): each must
+/// be f32 of the tensor's shape and finite.
+pub(crate) fn read_tensors(
+    st: &safetensors::SafeTensors,
+    p: &Path,
+    net: &mut Net,
+    keep: impl Fn(&str) -> bool,
+) -> Result<()> {
+    let tensors = net.params.tensors.clone();
+    for t in tensors.iter().filter(|t| keep(&t.name)) {
+        let view = st
+            .tensor(&t.name)
+            .map_err(|e| CnnError::file(p, format!("tensor {}: {e}", t.name)))?;
+        if view.dtype() != safetensors::Dtype::F32 || view.shape() != t.shape.as_slice() {
+            return Err(CnnError::file(
+                p,
+                format!(
+                    "tensor {}: expected f32 {:?}, found {:?} {:?}",
+                    t.name,
+                    t.shape,
+                    view.dtype(),
+                    view.shape()
+                ),
+            ));
+        }
+        let dst = &mut net.params.data[t.offset..t.offset + t.len];
+        for (d, c) in dst.iter_mut().zip(view.data().chunks_exact(4)) {
+            *d = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        if dst.iter().any(|v| !v.is_finite()) {
+            return Err(CnnError::file(
+                p,
+                format!("tensor {} holds non-finite values", t.name),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn write_safetensors(

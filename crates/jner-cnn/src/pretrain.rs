@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use crate::config::CnnConfig;
 use crate::decoder::O;
 use crate::features::{keys, mix64, rows_of};
-use crate::model::{dims_for, featurize, write_safetensors};
+use crate::model::{dims_for, featurize, read_tensors, write_safetensors};
 use crate::net::{Input, Net, StaticTable, Work};
 use crate::optim::Adam;
 use crate::tokenizer::Tokenizer;
@@ -489,30 +489,7 @@ pub fn load_into(dir: &Path, net: &mut Net) -> Result<()> {
     let bytes = std::fs::read(&pw).map_err(|e| CnnError::io(&pw, e))?;
     let st = safetensors::SafeTensors::deserialize(&bytes)
         .map_err(|e| CnnError::file(&pw, format!("corrupted safetensors file: {e}")))?;
-    let tensors = net.params.tensors.clone();
-    for t in tensors.iter().filter(|t| !t.name.starts_with("out.")) {
-        let view = st
-            .tensor(&t.name)
-            .map_err(|e| CnnError::file(&pw, format!("tensor {}: {e}", t.name)))?;
-        if view.dtype() != safetensors::Dtype::F32 || view.shape() != t.shape.as_slice() {
-            return Err(CnnError::file(
-                &pw,
-                format!(
-                    "tensor {}: expected f32 {:?}, found {:?} {:?}",
-                    t.name,
-                    t.shape,
-                    view.dtype(),
-                    view.shape()
-                ),
-            ));
-        }
-        for (dst, b) in net.params.data[t.offset..t.offset + t.len]
-            .iter_mut()
-            .zip(view.data().chunks_exact(4))
-        {
-            *dst = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
-    }
+    read_tensors(&st, &pw, net, |name| !name.starts_with("out."))?;
     Ok(())
 }
 

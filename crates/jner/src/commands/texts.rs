@@ -72,7 +72,9 @@ mod tests {
             ["one line", "{not json at first}"]
         );
         std::fs::write(&b, "{\"text\": \"x\"}\n{\"id\": 2}\n").unwrap();
-        let e = read_texts(std::slice::from_ref(&b)).unwrap_err().to_string();
+        let e = read_texts(std::slice::from_ref(&b))
+            .unwrap_err()
+            .to_string();
         assert!(e.ends_with("b.data:2: no \"text\" field"), "{e}");
         std::fs::write(&b, "{\"text\": \"x\"}\n{\"text\": 3\n").unwrap();
         let e = read_texts(&[b]).unwrap_err().to_string();
