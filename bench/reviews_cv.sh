@@ -79,6 +79,8 @@ run_variant() {  # name sources predict-args args...
         "$JNER" predict --model "$dir/fold-$f/final" --input "$fd/eval.jsonl" $pargs \
             --output "$dir/fold-$f.pred.jsonl" 2> "$dir/fold-$f.predict.log"
         "$JNER" eval --gold "$fd/eval.jsonl" --pred "$dir/fold-$f.pred.jsonl" --json > "$dir/fold-$f.eval.json"
+        # only final/ is scored: the per-epoch checkpoints would fill the disk (~3 GB a variant)
+        rm -rf "$dir/fold-$f"/checkpoint-epoch-*
     done
     # inference speed: the fold-1 model over the unlabeled reviews, wall time of the process
     # minus that of a one-line run (model loading)

@@ -90,32 +90,21 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
             .filter(|e| matches!(e.to_ascii_lowercase().as_str(), "jsonl" | "ndjson"))
             .map(|_| true),
     };
+    let job = Job {
+        rec: rec.as_ref(),
+        opts: &opts,
+        consistent: args.consistent,
+    };
     match &args.output {
         Some(p) => {
             let mut f = AtomicFile::create(p)?;
-            let docs = run(
-                rec.as_ref(),
-                &opts,
-                args.consistent,
-                input,
-                &name,
-                &mut jsonl_mode,
-                &mut f,
-            )?;
+            let docs = run(&job, input, &name, &mut jsonl_mode, &mut f)?;
             f.commit()?;
             tracing::info!("predicted {docs} documents into {}", p.display());
         }
         None => {
             let mut out = BufWriter::new(std::io::stdout().lock());
-            let docs = run(
-                rec.as_ref(),
-                &opts,
-                args.consistent,
-                input,
-                &name,
-                &mut jsonl_mode,
-                &mut out,
-            )?;
+            let docs = run(&job, input, &name, &mut jsonl_mode, &mut out)?;
             out.flush()?;
             tracing::info!("predicted {docs} documents");
         }
@@ -141,10 +130,16 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn run(
-    rec: &dyn Recognizer,
-    opts: &PredictOptions,
+/// The model and what to do with its output.
+struct Job<'a> {
+    rec: &'a dyn Recognizer,
+    opts: &'a PredictOptions,
+    /// `--consistent`: see `jner_corpus::consistency`.
     consistent: bool,
+}
+
+fn run(
+    job: &Job,
     input: Box<dyn BufRead>,
     name: &str,
     jsonl_mode: &mut Option<bool>,
@@ -198,30 +193,25 @@ fn run(
         batch_bytes += item.1.len();
         batch.push(item);
         if batch.len() == CHUNK || batch_bytes >= CHUNK_BYTES {
-            docs += flush(rec, opts, consistent, &mut batch, out)?;
+            docs += flush(job, &mut batch, out)?;
             batch_bytes = 0;
         }
     }
-    docs += flush(rec, opts, consistent, &mut batch, out)?;
+    docs += flush(job, &mut batch, out)?;
     Ok(docs)
 }
 
-fn flush(
-    rec: &dyn Recognizer,
-    opts: &PredictOptions,
-    consistent: bool,
-    batch: &mut Vec<(Value, String)>,
-    out: &mut impl Write,
-) -> Result<usize> {
+fn flush(job: &Job, batch: &mut Vec<(Value, String)>, out: &mut impl Write) -> Result<usize> {
     if batch.is_empty() {
         return Ok(0);
     }
     let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
-    let preds = rec
-        .predict(&texts, opts)
+    let preds = job
+        .rec
+        .predict(&texts, job.opts)
         .map_err(|e| anyhow::anyhow!("prediction failed: {e}"))?;
     for ((id, text), mut ents) in batch.iter().zip(preds) {
-        if consistent {
+        if job.consistent {
             jner_corpus::consistency::propagate(text, &mut ents);
         }
         // entity offsets are in characters: one pass over the text maps them to bytes
