@@ -10,7 +10,8 @@ cd "$root"
 JM="$1"; LM="$2"; EVAL="$3"; OUT="${OUT:-bench/out/gliner-infer}"; mkdir -p "$OUT"
 PY="$(bash bench/setup-gliner-venv.sh)"; J=target/torch/release/jner
 L="ClinicalEvent,ClinicalProcedure,GenderIndication,MedicalCondition,MinorChild"
-eval "$(scripts/libtorch.sh)"
+torch_env="$(scripts/libtorch.sh)"  # a failed provisioning stops here (set -e)
+eval "$torch_env"
 printf '{"id":"load-only","text":""}\n' > "$OUT/load.jsonl"
 words=$(python3 -c "import json,re; print(sum(len(re.findall(r'\w+(?:[-_]\w+)*|\S', json.loads(l)['text'])) for l in open('$EVAL') if l.strip()))")
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg); $words words"

@@ -11,7 +11,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 OUT="${OUT:-bench/out/gliner-roundtrip}"
 rm -rf "$OUT"; mkdir -p "$OUT"
-eval "$(scripts/libtorch.sh)"
+torch_env="$(scripts/libtorch.sh)"  # a failed provisioning stops here (set -e)
+eval "$torch_env"
 scripts/fetch-minilm.sh >&2
 PY="$(bash bench/setup-gliner-venv.sh)"
 export CARGO_TARGET_DIR=target/torch

@@ -10,7 +10,8 @@ MODEL="$1"; EVAL="${2:-bench/out/gliner-run1/eval.jsonl}"
 OUT="${OUT:-bench/out/gliner-scaling}"; mkdir -p "$OUT"
 JNER=target/torch/release/jner
 LABELS="ClinicalEvent,ClinicalProcedure,GenderIndication,MedicalCondition,MinorChild"
-eval "$(scripts/libtorch.sh)"
+torch_env="$(scripts/libtorch.sh)"  # a failed provisioning stops here (set -e)
+eval "$torch_env"
 python3 - "$EVAL" "$OUT" <<'PY'
 import json, re, sys
 docs = [json.loads(l)["text"] for l in open(sys.argv[1]) if l.strip()]

@@ -38,7 +38,8 @@ timed() {  # timed NAME CMD...: GNU time report in $OUT/NAME.time, stdout+stderr
     fi
 }
 
-eval "$(scripts/libtorch.sh)"
+torch_env="$(scripts/libtorch.sh)"  # a failed provisioning stops here (set -e)
+eval "$torch_env"
 scripts/fetch-minilm.sh >&2
 PY="$(bash bench/setup-gliner-venv.sh)"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then

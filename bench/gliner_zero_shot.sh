@@ -16,7 +16,8 @@ THREADS="${THREADS:-2}"; SEED="${SEED:-42}"; ENCODER="${ENCODER:-models/all-Mini
 JNER=target/torch/release/jner
 ALL="ClinicalEvent,ClinicalProcedure,GenderIndication,MedicalCondition,MinorChild"
 WITHOUT="ClinicalEvent,ClinicalProcedure,MedicalCondition,MinorChild"
-eval "$(scripts/libtorch.sh)"
+torch_env="$(scripts/libtorch.sh)"  # a failed provisioning stops here (set -e)
+eval "$torch_env"
 python3 - "$RUN" "$OUT/heldout_reviews.jsonl" <<'PY'
 import json, sys
 run, out = sys.argv[1], sys.argv[2]

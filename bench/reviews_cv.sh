@@ -112,11 +112,11 @@ if [ "$SPACY" = 1 ]; then
     bash bench/setup_spacy.sh >&2
     PY=bench/.venv-spacy/bin/python
     dir="$OUT/spacy"; mkdir -p "$dir"
-    printf 'spacy\treviews\tspaCy 3.8 default NER, 10 epochs, best epoch\n' > "$dir/variant.tsv"
+    printf 'spacy\treviews\tspaCy 3.8 default NER, 10 epochs, final epoch\n' > "$dir/variant.tsv"
     for f in $(seq 1 "$FOLDS"); do
         fd="$OUT/folds/fold-$f"
         log "spacy: fold $f/$FOLDS"
-        "$PY" bench/spacy_ner.py --train "$fd/train.jsonl" --eval "$fd/eval.jsonl" --threads 1 \
+        "$PY" bench/spacy_ner.py --train "$fd/train.jsonl" --eval "$fd/eval.jsonl" --threads 1 --keep final \
             --pred-out "$dir/fold-$f.pred.jsonl" --metrics-out "$dir/fold-$f.metrics.json" \
             --model-out "$dir/fold-$f.model" --min-infer-seconds 0 > "$dir/fold-$f.log" 2>&1
         "$JNER" eval --gold "$fd/eval.jsonl" --pred "$dir/fold-$f.pred.jsonl" --json > "$dir/fold-$f.eval.json"

@@ -33,7 +33,8 @@ dropped.
 
 Only the `nlp.update` calls are timed as training time. After every epoch the eval documents
 are predicted (timed separately) and scored with spaCy's own NER scorer; the epoch with the
-best entity F1 is kept (ties: the earlier epoch) and used for --pred-out and for the
+best entity F1 is kept (ties: the earlier epoch; `--keep final` keeps the last epoch instead,
+for protocols where the eval documents must not pick the model) and used for --pred-out and for the
 inference-speed measurement (`nlp.pipe`, batch_size 64, over the eval texts repeated until the
 run takes at least --min-infer-seconds).
 
@@ -81,7 +82,9 @@ def parse_args(argv=None):
                    help="processes for nlp.pipe in the inference-speed measurement only")
     p.add_argument("--min-infer-seconds", type=float, default=5.0,
                    help="repeat the eval texts until one timed inference run lasts this long")
-    p.add_argument("--pred-out", help="write eval predictions (best epoch) as JSONL")
+    p.add_argument("--keep", choices=["best", "final"], default="best",
+                   help="which epoch's model to keep: the best on --eval, or the last one")
+    p.add_argument("--pred-out", help="write eval predictions (kept epoch) as JSONL")
     p.add_argument("--metrics-out", help="write metrics as JSON")
     p.add_argument("--model-out", help="save the best model with nlp.to_disk")
     p.add_argument("--model-in", help="inference only: load this saved pipeline, no training")
@@ -425,6 +428,8 @@ def run_train(args):
         }
         epochs.append(rec)
         improved = best is None or f1 > best["eval"]["ents_f"]
+        if args.keep == "final":
+            improved = epoch == args.epochs
         if improved:
             best = rec
             best_bytes = nlp.to_bytes()
@@ -445,7 +450,7 @@ def run_train(args):
     char_scores = char_prf(eval_docs, preds)
     inference = measure_inference(nlp, eval_texts, args.min_infer_seconds, args.n_process,
                                   final_pred_s)
-    log(f"best epoch {best['epoch']} (spaCy scorer F1 {100 * best['eval']['ents_f']:.2f}); "
+    log(f"kept epoch {best['epoch']} ({args.keep}; spaCy scorer F1 {100 * best['eval']['ents_f']:.2f}); "
         f"char-offset micro F1 {100 * char_scores['micro']['f1']:.2f}")
     log(f"training {train_words * args.epochs / total_train_s:.0f} words/s "
         f"({total_train_s:.1f}s in nlp.update); inference {inference['words_per_s']:.0f} words/s "

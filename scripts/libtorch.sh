@@ -7,7 +7,10 @@
 #     eval "$(scripts/libtorch.sh)"
 #     CARGO_TARGET_DIR=target/torch cargo build -p jner-torch
 #
-# Progress goes to stderr; only the export lines go to stdout.
+# Progress goes to stderr; only the export lines go to stdout. On any failure it prints nothing
+# to stdout and exits non-zero; scripts should capture first so that `set -e` stops them:
+#
+#     torch_env="$(scripts/libtorch.sh)"; eval "$torch_env"
 set -euo pipefail
 
 TORCH_VERSION="${JNER_TORCH_VERSION:-2.13.0}"
@@ -37,13 +40,23 @@ fi
 current="$(installed_version)"
 if [[ "${current%%+*}" != "$TORCH_VERSION" ]]; then
   log "installing torch==$TORCH_VERSION into $VENV (a large download, once)"
-  "$PY" -m pip install --quiet --upgrade pip >&2
+  if ! "$PY" -m pip install --quiet --upgrade pip >&2; then
+    log "could not upgrade pip in $VENV (is the package index reachable?)"
+    exit 1
+  fi
   # PyPI publishes one Linux build per version (CUDA-enabled; it also runs on CPU-only
   # machines). A smaller CPU-only build is used when the configured index offers one.
-  "$PY" -m pip install --quiet "torch==$TORCH_VERSION" >&2
+  if ! "$PY" -m pip install --quiet "torch==$TORCH_VERSION" >&2; then
+    log "pip could not install torch==$TORCH_VERSION into $VENV; nothing was exported"
+    log "(check the package index and disk space; JNER_TORCH_VERSION picks another version)"
+    exit 1
+  fi
 fi
 
-lib_dir="$("$PY" -W ignore -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
+if ! lib_dir="$("$PY" -W ignore -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"; then
+  log "torch does not import in $VENV; remove $VENV and run again"
+  exit 1
+fi
 if [[ ! -e "$lib_dir/libtorch_cpu.so" && ! -e "$lib_dir/libtorch_cpu.dylib" ]]; then
   log "torch is installed but $lib_dir has no libtorch_cpu; remove $VENV and run again"
   exit 1

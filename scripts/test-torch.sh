@@ -4,7 +4,8 @@
 # Builds in target/torch so switching between the plain and the libtorch build rebuilds nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-eval "$(scripts/libtorch.sh)"
+torch_env="$(scripts/libtorch.sh)"  # a failed provisioning stops here (set -e)
+eval "$torch_env"
 # The real encoder for the MiniLM smoke test; the test must not skip here.
 scripts/fetch-minilm.sh
 export JNER_REQUIRE_MINILM=1
