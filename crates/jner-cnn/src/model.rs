@@ -564,6 +564,14 @@ impl Recognizer for CnnModel {
         &self.labels
     }
 
+    /// The rayon pool is rebuilt with the new size on the next prediction.
+    fn set_threads(&mut self, threads: usize) {
+        if threads.max(1) != self.config.threads {
+            self.config.threads = threads.max(1);
+            self.pool = Default::default();
+        }
+    }
+
     /// Texts are processed in parallel on `config.threads` threads; `batch_size` is not
     /// needed (each text is its own batch of chunks).
     fn predict(

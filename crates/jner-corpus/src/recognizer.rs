@@ -86,6 +86,15 @@ pub trait Recognizer: Send + Sync {
     fn zero_shot(&self) -> bool {
         false
     }
+    /// How many encoder passes (windows) `text` takes under `opts`: 1 for a model that reads
+    /// a text of any length at once (`cnn`); more where a transformer's subword limit cuts a
+    /// long text into overlapping windows (never truncating it).
+    fn windows(&self, _text: &str, _opts: &PredictOptions) -> usize {
+        1
+    }
+    /// Worker threads for the following predictions (`jner predict --threads`, `jner serve
+    /// --threads`); a backend without its own pool ignores it.
+    fn set_threads(&mut self, _threads: usize) {}
     /// Entities of each text, sorted by start.
     fn predict(
         &self,

@@ -40,6 +40,14 @@ pub enum Command {
     /// Train a student (cnn by default) on the gold documents plus texts a teacher model
     /// labelled; takes every `train` flag.
     Distill(DistillArgs),
+    /// Serve models over HTTP: entities and redaction in one service, with dynamic batching,
+    /// limits, metrics and OpenAPI.
+    Serve(ServeArgs),
+    /// Find entities and anonymize them in text lines or JSONL (the operators of `serve`).
+    Redact(RedactArgs),
+    /// Decrypt the `encrypt` items of `redact --output-format jsonl` output back into the
+    /// original texts.
+    Restore(RestoreArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -358,4 +366,126 @@ pub struct PredictArgs {
     /// Documents per batch.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// Inference threads (cnn: texts in parallel; libtorch backends: intra-op threads);
+    /// default: the model's own setting.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct RedactArgs {
+    #[command(flatten)]
+    pub predict: PredictArgs,
+    /// Operator of one label, `LABEL=SPEC`; `*=SPEC` sets the default (`replace`). SPEC:
+    /// replace, replace:TEXT, replace:numbered, mask, mask:CHAR, mask:CHAR:COUNT[:end], remove,
+    /// keep, hash, encrypt, or the JSON object of the HTTP API. Repeatable.
+    #[arg(long = "operator", value_name = "LABEL=SPEC")]
+    pub operators: Vec<String>,
+    /// Entities of one label separated only by white space become one.
+    #[arg(long)]
+    pub merge_adjacent: bool,
+    /// Secret (at least 32 bytes) for `hash` and `encrypt`.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// Found entities with this text (case-insensitive) are kept; repeatable.
+    #[arg(long, value_name = "TEXT")]
+    pub allow: Vec<String>,
+    /// Found entities whose whole text matches this regex are kept; repeatable.
+    #[arg(long, value_name = "REGEX")]
+    pub allow_regex: Vec<String>,
+    /// Every occurrence of TEXT (case-insensitive) becomes an entity of LABEL; repeatable.
+    #[arg(long, value_name = "LABEL=TEXT")]
+    pub deny: Vec<String>,
+    /// Every match of REGEX becomes an entity of LABEL; repeatable.
+    #[arg(long, value_name = "LABEL=REGEX")]
+    pub deny_regex: Vec<String>,
+    /// Per-label threshold, applied after --threshold: `LABEL=SCORE`; repeatable.
+    #[arg(long = "label-threshold", value_name = "LABEL=SCORE")]
+    pub label_thresholds: Vec<String>,
+    /// `text`: the redacted text, one line per input document; `jsonl`: `{"id", "text",
+    /// "items"}` per document (what `restore` reads). Default: the input's format.
+    #[arg(long, value_enum)]
+    pub output_format: Option<OutputFormat>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Jsonl,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// `redact --output-format jsonl` output; stdin when absent.
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
+    /// Output JSONL `{"id", "text"}` (written under a temporary name, renamed when
+    /// complete); stdout when absent.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// The key file the texts were redacted with.
+    #[arg(long)]
+    pub key_file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// A model folder, or `NAME=DIR` to name it (default name: the folder's, or its parent's
+    /// for `best`/`final`); repeatable; the first is the default model.
+    #[arg(long = "model", required = true, value_name = "[NAME=]DIR")]
+    pub models: Vec<String>,
+    /// Address to listen on (port 0: any free port; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Inference threads per worker (cnn: texts in parallel; libtorch: intra-op threads);
+    /// default: the model's own setting.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Inference workers per model, each taking the next batch from the queue.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// Threads of the HTTP runtime (I/O only; inference runs on its own threads).
+    #[arg(long, default_value_t = 2)]
+    pub io_threads: usize,
+    /// Whitespace words per model batch (a single larger request runs alone).
+    #[arg(long, default_value_t = 16_384)]
+    pub max_batch_words: usize,
+    /// Requests per model batch.
+    #[arg(long, default_value_t = 64)]
+    pub max_batch_requests: usize,
+    /// Run every request alone (same as --max-batch-requests 1).
+    #[arg(long)]
+    pub no_batching: bool,
+    /// Texts per model call inside a batch (transformer backends).
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Largest request body in bytes (413 above).
+    #[arg(long, default_value_t = 4 << 20)]
+    pub max_body_bytes: usize,
+    /// Texts per request (413 above).
+    #[arg(long, default_value_t = 256)]
+    pub max_texts: usize,
+    /// Characters per text (413 above; shorter texts are windowed, never truncated).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_text_chars: usize,
+    /// Texts queued or running at once, over all requests; beyond it requests get 429 with
+    /// Retry-After at once.
+    #[arg(long, default_value_t = 4096)]
+    pub max_in_flight_texts: usize,
+    /// Seconds a request may take (queue and inference) unless its `x-request-timeout`
+    /// header says less or more; 504 after.
+    #[arg(long, default_value_t = 30.0)]
+    pub request_timeout: f64,
+    /// Seconds in-flight requests get to finish after SIGTERM or ctrl-c.
+    #[arg(long, default_value_t = 30.0)]
+    pub shutdown_timeout: f64,
+    /// File holding the Bearer token required on /v1/ routes (or set JNER_API_KEY).
+    #[arg(long)]
+    pub api_key_file: Option<PathBuf>,
+    /// Secret (at least 32 bytes) for the `hash` and `encrypt` operators and /v1/restore.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// Load models without checking their weight files against the sha256 in jner.json.
+    #[arg(long)]
+    pub no_verify: bool,
 }

@@ -17,11 +17,16 @@ pub fn load_recognizer(dir: &Path) -> Result<Box<dyn Recognizer>> {
 /// checked against it first (a damaged or swapped file is an error, not a model that labels
 /// every token).
 pub fn load_recognizer_with(dir: &Path, verify: bool) -> Result<Box<dyn Recognizer>> {
+    load_named(dir, verify).map(|(_, r)| r)
+}
+
+/// [`load_recognizer_with`], also naming the backend that loaded it.
+pub fn load_named(dir: &Path, verify: bool) -> Result<(&'static str, Box<dyn Recognizer>)> {
     let meta = dir.join("jner.json");
     if !meta.is_file() {
         for b in backends::ALL {
             if let Some(r) = (b.foreign)(dir)? {
-                return Ok(r);
+                return Ok((b.name, r));
             }
         }
     }
@@ -51,5 +56,5 @@ pub fn load_recognizer_with(dir: &Path, verify: bool) -> Result<Box<dyn Recogniz
             .unavailable()
             .context(format!("{}: a {} model", dir.display(), b.name)));
     }
-    (b.load)(dir)
+    Ok((b.name, (b.load)(dir)?))
 }

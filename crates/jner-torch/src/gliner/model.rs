@@ -556,6 +556,23 @@ impl Recognizer for GlinerModel {
     fn zero_shot(&self) -> bool {
         true
     }
+    /// Encoder passes: the windows of the text for every prompt (labels beyond one prompt's
+    /// room are split into several prompts).
+    fn windows(&self, text: &str, opts: &PredictOptions) -> usize {
+        let labels = opts.labels.as_deref().unwrap_or(&self.labels);
+        let (Ok(prompts), Ok(t)) = (self.prompts(labels), self.tokenize(text)) else {
+            return 1;
+        };
+        prompts
+            .iter()
+            .map(|p| GlinerModel::windows(self, &t, p).len())
+            .sum::<usize>()
+            .max(1)
+    }
+    /// libtorch's intra-op threads (process-wide).
+    fn set_threads(&mut self, threads: usize) {
+        tch::set_num_threads(threads.max(1) as i32);
+    }
     fn predict(
         &self,
         texts: &[&str],

@@ -540,6 +540,18 @@ impl Recognizer for SpanMarkerModel {
     fn labels(&self) -> &[String] {
         &self.entity_labels
     }
+    /// Encoder passes: one per sample (a window of the text, split further when its spans
+    /// take more markers than one pass holds).
+    fn windows(&self, text: &str, _opts: &PredictOptions) -> usize {
+        match self.tokenize(text) {
+            Ok(td) => self.samples(std::slice::from_ref(&td), None).len().max(1),
+            Err(_) => 1,
+        }
+    }
+    /// libtorch's intra-op threads (process-wide).
+    fn set_threads(&mut self, threads: usize) {
+        tch::set_num_threads(threads.max(1) as i32);
+    }
     fn predict(
         &self,
         texts: &[&str],

@@ -5,6 +5,9 @@ mod distill;
 mod eval;
 mod predict;
 mod pretrain;
+mod redact;
+mod serve;
+mod stream;
 mod texts;
 mod train;
 mod vectors;
@@ -37,5 +40,8 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Vectors(args) => vectors::vectors(&args),
         Command::Distill(args) => distill::distill(args),
         Command::Pretrain(args) => pretrain::pretrain(&args),
+        Command::Serve(args) => serve::serve(&args),
+        Command::Redact(args) => redact::redact(&args),
+        Command::Restore(args) => redact::restore(&args),
     }
 }
