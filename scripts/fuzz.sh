@@ -15,7 +15,7 @@ secs="${1:-60}"
 shift || true
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  targets=(brat corona reviews_csv jsonl rules scorer model_folder)
+  targets=(brat corona reviews_csv jsonl rules scorer model_folder redact)
 fi
 if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "fuzz.sh: the nightly toolchain is missing (rustup toolchain install nightly)" >&2

@@ -16,6 +16,7 @@ macro_rules! detect_request {
         #[serde(deny_unknown_fields)]
         pub struct $name {
             /// The texts to screen (at least one).
+            #[schema(min_items = 1)]
             pub texts: Vec<String>,
             /// A model name from `GET /v1/models`; default: the first `--model`.
             #[serde(default)]
@@ -23,9 +24,11 @@ macro_rules! detect_request {
             /// Labels to look for: any names for a zero-shot model, a subset of its labels
             /// otherwise.
             #[serde(default)]
+            #[schema(min_items = 1)]
             pub labels: Option<Vec<String>>,
             /// Entities scoring at or below this are dropped (the model's default when absent).
             #[serde(default)]
+            #[schema(minimum = 0.0, maximum = 1.0)]
             pub threshold: Option<f32>,
             /// Per-label thresholds, applied after `threshold`: label → minimum score.
             #[serde(default)]

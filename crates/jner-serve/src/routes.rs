@@ -365,7 +365,8 @@ async fn detect(
 
 /// Entities with character offsets, label, score and text.
 #[utoipa::path(post, path = "/v1/entities", request_body = EntitiesRequest,
-    params(("x-request-timeout" = Option<f64>, Header, description = "deadline in seconds")),
+    params(("x-request-timeout" = Option<f64>, Header, nullable = false, exclusive_minimum = 0.0,
+        description = "deadline in seconds (default: --request-timeout)")),
     responses(
         (status = 200, body = EntitiesResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -413,7 +414,8 @@ async fn entities(
 
 /// Detection and anonymization in one call.
 #[utoipa::path(post, path = "/v1/redact", request_body = RedactRequest,
-    params(("x-request-timeout" = Option<f64>, Header, description = "deadline in seconds")),
+    params(("x-request-timeout" = Option<f64>, Header, nullable = false, exclusive_minimum = 0.0,
+        description = "deadline in seconds (default: --request-timeout)")),
     responses(
         (status = 200, body = RedactResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -539,7 +541,7 @@ async fn ready(State(state): St) -> Response {
 }
 
 /// Prometheus text format.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain", body = String)))]
+#[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
 async fn metrics_text(State(state): St) -> Response {
     (
         [(
