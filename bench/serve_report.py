@@ -18,8 +18,12 @@ for r in rows:
         groups[(r[0], int(r[1]))].append(r)
 
 
+def num(x):
+    return f"{x:.1f}" if x < 100 else f"{x:.0f}"
+
+
 def spread(xs):
-    return f"{statistics.median(xs):.0f} ({min(xs):.0f}-{max(xs):.0f})"
+    return f"{num(statistics.median(xs))} ({num(min(xs))}-{num(max(xs))})"
 
 
 print(f"Backend `{out.name}`, one review per request, {len(offline)} rounds each; "

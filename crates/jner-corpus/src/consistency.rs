@@ -84,12 +84,7 @@ mod tests {
     use super::*;
 
     fn ent(start: usize, end: usize, label: &str, score: f32) -> Entity {
-        Entity {
-            start,
-            end,
-            label: label.into(),
-            score,
-        }
+        Entity::new(start, end, label, score)
     }
 
     fn spans(text: &str, es: &[Entity]) -> Vec<(String, String)> {

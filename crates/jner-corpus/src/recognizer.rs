@@ -12,6 +12,17 @@ pub struct Entity {
     pub score: f32,
 }
 
+impl Entity {
+    pub fn new(start: usize, end: usize, label: impl Into<String>, score: f32) -> Self {
+        Entity {
+            start,
+            end,
+            label: label.into(),
+            score,
+        }
+    }
+}
+
 /// Options shared by every backend's prediction.
 #[derive(Clone, Debug)]
 pub struct PredictOptions {

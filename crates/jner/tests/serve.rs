@@ -232,6 +232,23 @@ impl Drop for Child {
     }
 }
 
+/// (start, end, label, text) of each entity.
+fn spans(ents: &Value) -> Vec<(u64, u64, String, String)> {
+    ents.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap().to_string();
+            (
+                e["start"].as_u64().unwrap(),
+                e["end"].as_u64().unwrap(),
+                s("label"),
+                s("text"),
+            )
+        })
+        .collect()
+}
+
 fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
     match ureq::post(&format!("{base}{path}")).send_json(body) {
         Ok(r) => (r.status(), r.into_json().unwrap()),
@@ -298,33 +315,7 @@ fn serve_answers_like_predict_and_stops_on_sigterm() {
     let (st, b) = post(&base, "/v1/entities", json!({"texts": TEXTS}));
     assert_eq!(st, 200, "{b}");
     for (r, p) in b["results"].as_array().unwrap().iter().zip(&pred) {
-        let got: Vec<(u64, u64, &str, &str)> = r["entities"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["start"].as_u64().unwrap(),
-                    e["end"].as_u64().unwrap(),
-                    e["label"].as_str().unwrap(),
-                    e["text"].as_str().unwrap(),
-                )
-            })
-            .collect();
-        let want: Vec<(u64, u64, &str, &str)> = p["entities"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["start"].as_u64().unwrap(),
-                    e["end"].as_u64().unwrap(),
-                    e["label"].as_str().unwrap(),
-                    e["text"].as_str().unwrap(),
-                )
-            })
-            .collect();
-        assert_eq!(got, want);
+        assert_eq!(spans(&r["entities"]), spans(&p["entities"]));
     }
     let (st, b) = post(
         &base,
