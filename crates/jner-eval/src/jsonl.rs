@@ -24,9 +24,15 @@ use crate::{EvalError, Report};
 /// JSON and missing or mistyped fields are [`EvalError::Line`] errors naming the file and the
 /// line (from 1).
 pub fn score_jsonl_files(gold: &Path, pred: &Path) -> Result<Report, EvalError> {
+    Ok(score(&jsonl_inputs_files(gold, pred)?))
+}
+
+/// The matched gold and predicted triples of every gold document of the two files, in gold
+/// order (what [`score_jsonl_files`] scores; for [`crate::stats`]).
+pub fn jsonl_inputs_files(gold: &Path, pred: &Path) -> Result<Vec<DocScoreInput>, EvalError> {
     let g = read_bytes(gold)?;
     let p = read_bytes(pred)?;
-    score_jsonl(&g, gold, &p, pred)
+    jsonl_inputs(&g, gold, &p, pred)
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>, EvalError> {
@@ -43,6 +49,16 @@ pub fn score_jsonl(
     pred_bytes: &[u8],
     pred: &Path,
 ) -> Result<Report, EvalError> {
+    Ok(score(&jsonl_inputs(gold_bytes, gold, pred_bytes, pred)?))
+}
+
+/// [`jsonl_inputs_files`] on the files' contents.
+pub fn jsonl_inputs(
+    gold_bytes: &[u8],
+    gold: &Path,
+    pred_bytes: &[u8],
+    pred: &Path,
+) -> Result<Vec<DocScoreInput>, EvalError> {
     let gold_docs = parse_jsonl(gold_bytes, gold, Role::Gold)?;
     let mut index: HashMap<String, (usize, usize)> = HashMap::new(); // id → (position, line)
     let mut inputs = Vec::with_capacity(gold_docs.len());
@@ -83,7 +99,7 @@ pub fn score_jsonl(
         }
         inputs[position].pred = doc.triples;
     }
-    Ok(score(&inputs))
+    Ok(inputs)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -41,13 +41,15 @@
 //! * [`score_documents`]: gold [`jner_corpus::Document`]s (byte-offset spans, converted here) and
 //!   predicted [`jner_corpus::Entity`] lists (character offsets).
 //! * [`score_jsonl_files`]: gold and prediction JSONL files, matched by `"id"`.
+//! * [`stats`]: bootstrap intervals over documents, the paired bootstrap test, fold means.
 
 mod error;
 mod jsonl;
 mod report;
 mod score;
+pub mod stats;
 
 pub use error::EvalError;
-pub use jsonl::{score_jsonl, score_jsonl_files};
+pub use jsonl::{jsonl_inputs, jsonl_inputs_files, score_jsonl, score_jsonl_files};
 pub use report::{ErrorBreakdown, LabelScore, Prf, Report};
-pub use score::{score, score_documents, DocScoreInput, Triple};
+pub use score::{document_inputs, score, score_documents, DocScoreInput, Triple};

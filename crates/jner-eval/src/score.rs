@@ -48,14 +48,21 @@ pub fn score(docs: &[DocScoreInput]) -> Report {
 /// positive. A different number of prediction lists than documents is
 /// [`EvalError::LengthMismatch`].
 pub fn score_documents(gold: &[Document], pred: &[Vec<Entity>]) -> Result<Report, EvalError> {
+    Ok(score(&document_inputs(gold, pred)?))
+}
+
+/// The triples [`score_documents`] scores, one entry per document (for [`crate::stats`]).
+pub fn document_inputs(
+    gold: &[Document],
+    pred: &[Vec<Entity>],
+) -> Result<Vec<DocScoreInput>, EvalError> {
     if gold.len() != pred.len() {
         return Err(EvalError::LengthMismatch {
             gold: gold.len(),
             pred: pred.len(),
         });
     }
-    let inputs = gold
-        .iter()
+    gold.iter()
         .zip(pred)
         .map(|(doc, entities)| {
             Ok(DocScoreInput {
@@ -66,8 +73,7 @@ pub fn score_documents(gold: &[Document], pred: &[Vec<Entity>]) -> Result<Report
                     .collect(),
             })
         })
-        .collect::<Result<Vec<_>, EvalError>>()?;
-    Ok(score(&inputs))
+        .collect::<Result<Vec<_>, EvalError>>()
 }
 
 /// The spans of a document as character-offset triples.
@@ -145,7 +151,7 @@ impl<'a> SideIndex<'a> {
 /// prediction, about all gold spans, and for each unmatched gold span about all predictions;
 /// both sides are indexed once ([`SideIndex`]), so each question is O(1) or O(log n) and a
 /// document O(n log n), where scanning the other side for each was O(n²).
-fn score_doc(
+pub(crate) fn score_doc(
     doc: &DocScoreInput,
     counts: &mut BTreeMap<String, Counts>,
     errors: &mut ErrorBreakdown,

@@ -221,6 +221,24 @@ fn demo_trains_predicts_and_evaluates() {
     let rep: serde_json::Value =
         serde_json::from_str(&ok(&["eval", "--model", &format!("{o}/best"), "--json"])).unwrap();
     assert!(rep["documents"].as_u64().unwrap() > 0);
+    // bootstrap intervals: micro first (its estimate the report's), then every label
+    let b: serde_json::Value = serde_json::from_str(&ok(&[
+        "eval",
+        "--model",
+        &format!("{o}/best"),
+        "--json",
+        "--bootstrap",
+        "200",
+    ]))
+    .unwrap();
+    let f1 = b["bootstrap"]["f1"].as_array().unwrap();
+    assert_eq!(f1.len(), 1 + rep["per_label"].as_object().unwrap().len());
+    assert_eq!(f1[0][0], "micro");
+    assert_eq!(f1[0][1]["estimate"], rep["micro"]["f1"]);
+    for x in f1 {
+        let (lo, hi) = (x[1]["lo"].as_f64().unwrap(), x[1]["hi"].as_f64().unwrap());
+        assert!(0.0 <= lo && lo <= hi && hi <= 1.0, "{x}");
+    }
 
     let o2 = jner(&["predict", "--model", tmp.path().to_str().unwrap()]);
     assert_eq!(o2.status.code(), Some(2));

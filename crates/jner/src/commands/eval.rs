@@ -9,8 +9,8 @@ use crate::cli::EvalArgs;
 use crate::model::load_recognizer;
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
-    let report = match (&args.gold, &args.pred, &args.model) {
-        (Some(gold), Some(pred), None) => jner_eval::score_jsonl_files(gold, pred)?,
+    let inputs = match (&args.gold, &args.pred, &args.model) {
+        (Some(gold), Some(pred), None) => jner_eval::jsonl_inputs_files(gold, pred)?,
         (_, _, Some(model)) => {
             let gold_path = match &args.data {
                 Some(p) => p.clone(),
@@ -29,16 +29,57 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
                 gold.len(),
                 gold_path.display()
             );
-            jner_eval::score_documents(&gold, &pred)?
+            jner_eval::document_inputs(&gold, &pred)?
         }
         _ => bail!("give --gold FILE --pred FILE, or --model DIR [--data FILE]"),
     };
+    let report = jner_eval::score(&inputs);
+    let intervals = (args.bootstrap > 0).then(|| bootstrap(&inputs, &report, args));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        if let (Some(iv), Some(obj)) = (&intervals, v.as_object_mut()) {
+            obj.insert("bootstrap".into(), serde_json::to_value(iv)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", report.to_table());
+        if let Some(iv) = &intervals {
+            println!(
+                "\n95% bootstrap intervals of F1 ({} resamples of the {} documents, seed {}):",
+                args.bootstrap, report.documents, args.seed
+            );
+            for (name, i) in &iv.f1 {
+                println!("  {name:<18} {:.4}  [{:.4}, {:.4}]", i.estimate, i.lo, i.hi);
+            }
+        }
     }
     Ok(())
+}
+
+/// The bootstrap intervals of `jner eval --bootstrap N`.
+#[derive(serde::Serialize)]
+struct Intervals {
+    samples: usize,
+    seed: u64,
+    /// `micro`, then each label of the report.
+    f1: Vec<(String, jner_eval::stats::Interval)>,
+}
+
+fn bootstrap(
+    inputs: &[jner_eval::DocScoreInput],
+    report: &jner_eval::Report,
+    args: &EvalArgs,
+) -> Intervals {
+    use jner_eval::stats::{bootstrap_f1, doc_counts};
+    let docs = doc_counts(inputs);
+    let one = |label: Option<&str>| bootstrap_f1(&docs, label, args.bootstrap, 0.95, args.seed);
+    let mut f1 = vec![("micro".to_string(), one(None))];
+    f1.extend(report.per_label.keys().map(|l| (l.clone(), one(Some(l)))));
+    Intervals {
+        samples: args.bootstrap,
+        seed: args.seed,
+        f1,
+    }
 }
 
 /// The evaluation documents of the run a model folder came from: `eval.jsonl` in the folder
