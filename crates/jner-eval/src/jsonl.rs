@@ -52,6 +52,15 @@ pub fn score_jsonl(
     Ok(score(&jsonl_inputs(gold_bytes, gold, pred_bytes, pred)?))
 }
 
+/// The id and text (when the line has one) of every document of a gold file, in order: for
+/// the examples of [`crate::analysis`].
+pub fn jsonl_gold_texts(gold: &Path) -> Result<Vec<(String, Option<String>)>, EvalError> {
+    Ok(parse_jsonl(&read_bytes(gold)?, gold, Role::Gold)?
+        .into_iter()
+        .map(|d| (d.id, d.text))
+        .collect())
+}
+
 /// [`jsonl_inputs_files`] on the files' contents.
 pub fn jsonl_inputs(
     gold_bytes: &[u8],
@@ -113,6 +122,8 @@ struct LineDoc {
     line: usize,
     id: String,
     triples: Vec<Triple>,
+    /// Gold: the document's text, when the line has one.
+    text: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -144,18 +155,22 @@ fn parse_jsonl(bytes: &[u8], path: &Path, role: Role) -> Result<Vec<LineDoc>, Ev
         if text.trim().is_empty() {
             continue;
         }
-        let (id, triples) =
+        let (id, triples, text) =
             parse_line(text, role).map_err(|message| EvalError::line(path, number, message))?;
         docs.push(LineDoc {
             line: number,
             id,
             triples,
+            text,
         });
     }
     Ok(docs)
 }
 
-fn parse_line(text: &str, role: Role) -> Result<(String, Vec<Triple>), String> {
+/// The id, triples and (gold) text of one line.
+type Parsed = (String, Vec<Triple>, Option<String>);
+
+fn parse_line(text: &str, role: Role) -> Result<Parsed, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
     let Value::Object(obj) = value else {
         return Err("expected a JSON object, one document per line".to_string());
@@ -204,7 +219,11 @@ fn parse_line(text: &str, role: Role) -> Result<(String, Vec<Triple>), String> {
         }
         triples.push((span.start, span.end, span.label));
     }
-    Ok((id, triples))
+    let text = match (role, obj.get("text")) {
+        (Role::Gold, Some(Value::String(t))) => Some(t.clone()),
+        _ => None,
+    };
+    Ok((id, triples, text))
 }
 
 /// The character length of the optional `"text"` field.

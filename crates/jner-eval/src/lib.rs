@@ -41,8 +41,10 @@
 //! * [`score_documents`]: gold [`jner_corpus::Document`]s (byte-offset spans, converted here) and
 //!   predicted [`jner_corpus::Entity`] lists (character offsets).
 //! * [`score_jsonl_files`]: gold and prediction JSONL files, matched by `"id"`.
+//! * [`analysis`]: per-label error classes, the confusion matrix, examples in context.
 //! * [`stats`]: bootstrap intervals over documents, the paired bootstrap test, fold means.
 
+pub mod analysis;
 mod error;
 mod jsonl;
 mod report;
@@ -50,6 +52,8 @@ mod score;
 pub mod stats;
 
 pub use error::EvalError;
-pub use jsonl::{jsonl_inputs, jsonl_inputs_files, score_jsonl, score_jsonl_files};
+pub use jsonl::{
+    jsonl_gold_texts, jsonl_inputs, jsonl_inputs_files, score_jsonl, score_jsonl_files,
+};
 pub use report::{ErrorBreakdown, LabelScore, Prf, Report};
 pub use score::{document_inputs, score, score_documents, DocScoreInput, Triple};

@@ -2,7 +2,7 @@
 //! and the classification of every error.
 
 use jner_corpus::rules::RangeIndex;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use jner_corpus::offsets::CharIndex;
 use jner_corpus::{Document, Entity};
@@ -112,21 +112,23 @@ fn gold_char_triples(doc: &Document) -> Result<Vec<Triple>, EvalError> {
         .collect()
 }
 
-/// The triples of one side of a document, indexed for the error classification: the
-/// `(start, end)` pairs present (any label), and per label a [`RangeIndex`].
+/// The triples of one side of a document, indexed for the error classification: the labels
+/// at each `(start, end)` (in order), and per label a [`RangeIndex`].
 struct SideIndex<'a> {
-    bounds: HashSet<(usize, usize)>,
+    bounds: HashMap<(usize, usize), Vec<&'a str>>,
     by_label: HashMap<&'a str, RangeIndex>,
 }
 
 impl<'a> SideIndex<'a> {
     fn new(triples: &'a [Triple]) -> Self {
         let mut ranges: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+        let mut bounds: HashMap<(usize, usize), Vec<&str>> = HashMap::new();
         for (s, e, l) in triples {
             ranges.entry(l.as_str()).or_default().push((*s, *e));
+            bounds.entry((*s, *e)).or_default().push(l.as_str());
         }
         SideIndex {
-            bounds: triples.iter().map(|(s, e, _)| (*s, *e)).collect(),
+            bounds,
             by_label: ranges
                 .into_iter()
                 .map(|(l, v)| (l, RangeIndex::new(v)))
@@ -134,9 +136,9 @@ impl<'a> SideIndex<'a> {
         }
     }
 
-    /// Whether some triple has exactly these bounds (any label).
-    fn has_bounds(&self, start: usize, end: usize) -> bool {
-        self.bounds.contains(&(start, end))
+    /// The first label of a triple with exactly these bounds.
+    fn label_at(&self, start: usize, end: usize) -> Option<&'a str> {
+        self.bounds.get(&(start, end)).map(|v| v[0])
     }
 
     /// Whether some triple of `label` overlaps `start..end`.
@@ -147,63 +149,119 @@ impl<'a> SideIndex<'a> {
     }
 }
 
-/// Counts and classifies one document. The classification asks, for each unmatched
-/// prediction, about all gold spans, and for each unmatched gold span about all predictions;
-/// both sides are indexed once ([`SideIndex`]), so each question is O(1) or O(log n) and a
-/// document O(n log n), where scanning the other side for each was O(n²).
+/// What became of one triple (see the crate documentation for the classes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome<'a> {
+    /// A prediction that matched a gold triple (tp).
+    Match,
+    /// False positives.
+    Duplicate,
+    /// With the gold label at the same bounds.
+    WrongLabel(&'a str),
+    WrongBoundary,
+    Spurious,
+    /// False negatives.
+    Missed,
+    Partial,
+}
+
+/// Classifies every prediction, then every unmatched gold copy, of one document, in input
+/// order. For each unmatched prediction the classification asks about all gold spans, and
+/// for each unmatched gold span about all predictions; both sides are indexed once
+/// ([`SideIndex`]), so each question is O(1) or O(log n) and a document O(n log n), where
+/// scanning the other side for each was O(n²).
+pub(crate) fn classify<'a>(doc: &'a DocScoreInput, mut f: impl FnMut(&'a Triple, Outcome<'a>)) {
+    // Gold as a multiset: how many copies of each triple are still unmatched.
+    let mut unmatched: HashMap<(usize, usize, &str), usize> = HashMap::new();
+    for (s, e, label) in &doc.gold {
+        *unmatched.entry((*s, *e, label.as_str())).or_insert(0) += 1;
+    }
+    let mut gold_index: Option<SideIndex> = None;
+    for t in &doc.pred {
+        let (s, e, label) = t;
+        let outcome = match unmatched.get_mut(&(*s, *e, label.as_str())) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                Outcome::Match
+            }
+            Some(_) => Outcome::Duplicate,
+            None => {
+                let gold = gold_index.get_or_insert_with(|| SideIndex::new(&doc.gold));
+                // No gold triple is (s, e, label) (it would be a key of `unmatched`), so a
+                // gold span with these bounds has another label.
+                if let Some(g) = gold.label_at(*s, *e) {
+                    Outcome::WrongLabel(g)
+                } else if gold.label_overlaps(label, *s, *e) {
+                    Outcome::WrongBoundary
+                } else {
+                    Outcome::Spurious
+                }
+            }
+        };
+        f(t, outcome);
+    }
+    // the unmatched copies, the later copies of a triple first used up by matches
+    let mut pred_index: Option<SideIndex> = None;
+    let mut seen: HashMap<(usize, usize, &str), usize> = HashMap::new();
+    let total: HashMap<(usize, usize, &str), usize> = {
+        let mut m = HashMap::new();
+        for (s, e, l) in &doc.gold {
+            *m.entry((*s, *e, l.as_str())).or_insert(0) += 1;
+        }
+        m
+    };
+    for t in &doc.gold {
+        let (s, e, label) = t;
+        let key = (*s, *e, label.as_str());
+        let k = seen.entry(key).or_insert(0);
+        *k += 1;
+        // copy k of n is unmatched when k > n - left
+        if *k <= total[&key] - unmatched[&key] {
+            continue;
+        }
+        let pred = pred_index.get_or_insert_with(|| SideIndex::new(&doc.pred));
+        let outcome = if pred.label_at(*s, *e).is_some() || pred.label_overlaps(label, *s, *e) {
+            Outcome::Partial
+        } else {
+            Outcome::Missed
+        };
+        f(t, outcome);
+    }
+}
+
+/// Counts and classifies one document ([`classify`]).
 pub(crate) fn score_doc(
     doc: &DocScoreInput,
     counts: &mut BTreeMap<String, Counts>,
     errors: &mut ErrorBreakdown,
 ) {
-    // Gold as a multiset: how many copies of each triple are still unmatched.
-    let mut unmatched: HashMap<(usize, usize, &str), usize> = HashMap::new();
-    for (s, e, label) in &doc.gold {
-        *unmatched.entry((*s, *e, label.as_str())).or_insert(0) += 1;
+    for (_, _, label) in &doc.gold {
         counts.entry(label.clone()).or_default();
     }
-
-    let mut gold_index: Option<SideIndex> = None;
-    for (s, e, label) in &doc.pred {
+    classify(doc, |(_, _, label), outcome| {
         let c = counts.entry(label.clone()).or_default();
-        match unmatched.get_mut(&(*s, *e, label.as_str())) {
-            Some(left) if *left > 0 => {
-                *left -= 1;
+        let class = match outcome {
+            Outcome::Match => {
                 c.tp += 1;
+                return;
             }
-            Some(_) => {
-                c.fp += 1;
-                errors.duplicate += 1;
-            }
-            None => {
-                c.fp += 1;
-                let gold = gold_index.get_or_insert_with(|| SideIndex::new(&doc.gold));
-                // No gold triple is (s, e, label) (it would be a key of `unmatched`), so a
-                // gold span with these bounds has another label.
-                if gold.has_bounds(*s, *e) {
-                    errors.wrong_label += 1;
-                } else if gold.label_overlaps(label, *s, *e) {
-                    errors.wrong_boundary += 1;
+            Outcome::Duplicate => &mut errors.duplicate,
+            Outcome::WrongLabel(_) => &mut errors.wrong_label,
+            Outcome::WrongBoundary => &mut errors.wrong_boundary,
+            Outcome::Spurious => &mut errors.spurious,
+            Outcome::Missed | Outcome::Partial => {
+                c.fn_ += 1;
+                if outcome == Outcome::Missed {
+                    errors.missed += 1;
                 } else {
-                    errors.spurious += 1;
+                    errors.partial += 1;
                 }
+                return;
             }
-        }
-    }
-
-    let mut pred_index: Option<SideIndex> = None;
-    for (&(s, e, label), &left) in &unmatched {
-        if left == 0 {
-            continue;
-        }
-        counts.entry(label.to_string()).or_default().fn_ += left;
-        let pred = pred_index.get_or_insert_with(|| SideIndex::new(&doc.pred));
-        if pred.has_bounds(s, e) || pred.label_overlaps(label, s, e) {
-            errors.partial += left;
-        } else {
-            errors.missed += left;
-        }
-    }
+        };
+        c.fp += 1;
+        *class += 1;
+    });
 }
 
 #[cfg(test)]

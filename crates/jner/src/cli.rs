@@ -329,6 +329,11 @@ pub struct EvalArgs {
     /// Seed of the bootstrap resamples.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Error analysis: per label exact matches, boundary errors, label confusions, spurious
+    /// entities, misses; the confusion matrix; and up to N examples (default 3) of each
+    /// label and error in context.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3")]
+    pub errors: Option<usize>,
 }
 
 #[derive(Args, Debug)]

@@ -231,6 +231,38 @@ fn demo_trains_predicts_and_evaluates() {
         "200",
     ]))
     .unwrap();
+    // error analysis: its classes add up to the report's counts
+    let e: serde_json::Value = serde_json::from_str(&ok(&[
+        "eval",
+        "--model",
+        &format!("{o}/best"),
+        "--json",
+        "--errors",
+        "2",
+    ]))
+    .unwrap();
+    let a = &e["analysis"];
+    let sum = |k: &str| -> u64 {
+        a["per_label"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v[k].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(sum("exact"), rep["micro"]["tp"].as_u64().unwrap());
+    let fp = ["boundary", "confused", "spurious", "duplicate"]
+        .map(sum)
+        .iter()
+        .sum::<u64>();
+    assert_eq!(fp, rep["micro"]["fp"].as_u64().unwrap());
+    assert_eq!(
+        sum("missed") + sum("partial"),
+        rep["micro"]["fn"].as_u64().unwrap()
+    );
+    for x in a["examples"].as_array().unwrap() {
+        assert!(x["context"].as_str().unwrap().contains("[["), "{x}");
+    }
     let f1 = b["bootstrap"]["f1"].as_array().unwrap();
     assert_eq!(f1.len(), 1 + rep["per_label"].as_object().unwrap().len());
     assert_eq!(f1[0][0], "micro");

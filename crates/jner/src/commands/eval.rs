@@ -9,8 +9,15 @@ use crate::cli::EvalArgs;
 use crate::model::load_recognizer;
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
-    let inputs = match (&args.gold, &args.pred, &args.model) {
-        (Some(gold), Some(pred), None) => jner_eval::jsonl_inputs_files(gold, pred)?,
+    let (inputs, texts) = match (&args.gold, &args.pred, &args.model) {
+        (Some(gold), Some(pred), None) => {
+            let inputs = jner_eval::jsonl_inputs_files(gold, pred)?;
+            let texts = match args.errors {
+                Some(_) => jner_eval::jsonl_gold_texts(gold)?,
+                None => Vec::new(),
+            };
+            (inputs, texts)
+        }
         (_, _, Some(model)) => {
             let gold_path = match &args.data {
                 Some(p) => p.clone(),
@@ -29,16 +36,28 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
                 gold.len(),
                 gold_path.display()
             );
-            jner_eval::document_inputs(&gold, &pred)?
+            let texts = gold
+                .iter()
+                .map(|d| (d.id.clone(), Some(d.text.clone())))
+                .collect();
+            (jner_eval::document_inputs(&gold, &pred)?, texts)
         }
         _ => bail!("give --gold FILE --pred FILE, or --model DIR [--data FILE]"),
     };
     let report = jner_eval::score(&inputs);
     let intervals = (args.bootstrap > 0).then(|| bootstrap(&inputs, &report, args));
+    let analysis = args
+        .errors
+        .map(|n| jner_eval::analysis::analyze(&inputs, &texts, n));
     if args.json {
         let mut v = serde_json::to_value(&report)?;
-        if let (Some(iv), Some(obj)) = (&intervals, v.as_object_mut()) {
-            obj.insert("bootstrap".into(), serde_json::to_value(iv)?);
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(iv) = &intervals {
+                obj.insert("bootstrap".into(), serde_json::to_value(iv)?);
+            }
+            if let Some(a) = &analysis {
+                obj.insert("analysis".into(), serde_json::to_value(a)?);
+            }
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -51,6 +70,9 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             for (name, i) in &iv.f1 {
                 println!("  {name:<18} {:.4}  [{:.4}, {:.4}]", i.estimate, i.lo, i.hi);
             }
+        }
+        if let Some(a) = &analysis {
+            print!("\n{}", a.to_text());
         }
     }
     Ok(())
