@@ -42,9 +42,11 @@
 //!   predicted [`jner_corpus::Entity`] lists (character offsets).
 //! * [`score_jsonl_files`]: gold and prediction JSONL files, matched by `"id"`.
 //! * [`analysis`]: per-label error classes, the confusion matrix, examples in context.
+//! * [`calibrate`]: per-label thresholds that maximise F1, with precision-recall curves.
 //! * [`stats`]: bootstrap intervals over documents, the paired bootstrap test, fold means.
 
 pub mod analysis;
+pub mod calibrate;
 mod error;
 mod jsonl;
 mod report;

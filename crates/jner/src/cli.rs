@@ -334,6 +334,11 @@ pub struct EvalArgs {
     /// label and error in context.
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3")]
     pub errors: Option<usize>,
+    /// With --model: choose per-label thresholds that maximise each label's F1 on these
+    /// documents and store them in the model's jner.json (used by predict and serve unless
+    /// a threshold is given); the report then shows the calibrated scores.
+    #[arg(long, requires = "model")]
+    pub calibrate: bool,
 }
 
 #[derive(Args, Debug)]

@@ -2,6 +2,7 @@
 //! biomedical entities. A thin binary over the library crates.
 
 mod backends;
+mod calibrated;
 mod cli;
 mod commands;
 mod data_args;

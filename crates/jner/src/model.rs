@@ -1,17 +1,14 @@
 //! Loading a model folder as a [`Recognizer`], whatever its backend: `jner.json` says which;
-//! a folder a backend's Python library saved is recognised by that backend.
+//! a folder a backend's Python library saved is recognised by that backend. Thresholds that
+//! `jner eval --calibrate` stored apply to its predictions ([`calibrated`]).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use jner_corpus::Recognizer;
 
-use crate::backends;
-
-/// [`load_recognizer_with`] with the weight files verified.
-pub fn load_recognizer(dir: &Path) -> Result<Box<dyn Recognizer>> {
-    load_recognizer_with(dir, true)
-}
+use crate::{backends, calibrated};
 
 /// Loads a model folder; with `verify`, every weight file `jner.json` records a sha256 for is
 /// checked against it first (a damaged or swapped file is an error, not a model that labels
@@ -22,11 +19,29 @@ pub fn load_recognizer_with(dir: &Path, verify: bool) -> Result<Box<dyn Recogniz
 
 /// [`load_recognizer_with`], also naming the backend that loaded it.
 pub fn load_named(dir: &Path, verify: bool) -> Result<(&'static str, Box<dyn Recognizer>)> {
+    let (name, rec, thresholds) = load_raw(dir, verify)?;
+    if thresholds.is_empty() {
+        return Ok((name, rec));
+    }
+    Ok((
+        name,
+        Box::new(calibrated::Calibrated {
+            inner: rec,
+            thresholds,
+        }),
+    ))
+}
+
+/// A backend's name, its model, and the thresholds the folder records (not applied).
+pub type Raw = (&'static str, Box<dyn Recognizer>, BTreeMap<String, f32>);
+
+/// The model as its backend loads it, and the thresholds its folder records.
+pub fn load_raw(dir: &Path, verify: bool) -> Result<Raw> {
     let meta = dir.join("jner.json");
     if !meta.is_file() {
         for b in backends::ALL {
             if let Some(r) = (b.foreign)(dir)? {
-                return Ok((b.name, r));
+                return Ok((b.name, r, BTreeMap::new()));
             }
         }
     }
@@ -56,5 +71,6 @@ pub fn load_named(dir: &Path, verify: bool) -> Result<(&'static str, Box<dyn Rec
             .unavailable()
             .context(format!("{}: a {} model", dir.display(), b.name)));
     }
-    Ok((b.name, (b.load)(dir)?))
+    let thresholds = calibrated::read(&v, &meta)?;
+    Ok((b.name, (b.load)(dir)?, thresholds))
 }

@@ -648,3 +648,75 @@ fn vectors_pretrain_init_and_distill() {
     assert_eq!(silver.lines().count(), 2);
     assert!(silver.contains("My son loves it."));
 }
+
+/// `eval --calibrate` stores per-label thresholds in the model's jner.json; predict applies
+/// them unless --threshold is given; a damaged value is an error naming the file and field.
+#[test]
+fn calibrated_thresholds_are_stored_and_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("m");
+    let o = out.to_str().unwrap();
+    ok(&["train", "--demo", "--epochs", "20", "--output-dir", o]);
+    let best = format!("{o}/best");
+    let before: serde_json::Value =
+        serde_json::from_str(&ok(&["eval", "--model", &best, "--json"])).unwrap();
+    let after: serde_json::Value =
+        serde_json::from_str(&ok(&["eval", "--model", &best, "--json", "--calibrate"])).unwrap();
+    // per label, the chosen cut is never worse than keeping everything
+    for (l, s) in after["per_label"].as_object().unwrap() {
+        let b = before["per_label"][l]["f1"].as_f64().unwrap();
+        assert!(s["f1"].as_f64().unwrap() >= b - 1e-12, "{l}");
+    }
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("best/jner.json")).unwrap())
+            .unwrap();
+    let th = meta["thresholds"].as_object().unwrap();
+    assert!(!th.is_empty());
+    // a later eval uses the stored thresholds: the same scores without --calibrate
+    let again: serde_json::Value =
+        serde_json::from_str(&ok(&["eval", "--model", &best, "--json"])).unwrap();
+    assert_eq!(again["micro"], after["micro"]);
+    // predict: every entity above its label's threshold; --threshold 0 keeps them all
+    let input = tmp.path().join("in.txt");
+    let eval_texts: Vec<String> = std::fs::read_to_string(out.join("eval.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .replace('\n', " ")
+        })
+        .collect();
+    std::fs::write(&input, eval_texts.join("\n")).unwrap();
+    let i = input.to_str().unwrap();
+    let count = |args: &[&str]| -> usize {
+        ok(args)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                for e in v["entities"].as_array().unwrap() {
+                    if !args.contains(&"--threshold") {
+                        let t = th
+                            .get(e["label"].as_str().unwrap())
+                            .map_or(0.0, |t| t.as_f64().unwrap());
+                        assert!(e["score"].as_f64().unwrap() > t, "{e}");
+                    }
+                }
+                v["entities"].as_array().unwrap().len()
+            })
+            .sum()
+    };
+    let calibrated = count(&["predict", "--model", &best, "-i", i]);
+    let all = count(&["predict", "--model", &best, "-i", i, "--threshold", "0"]);
+    assert!(calibrated <= all);
+    // a damaged threshold is refused by name
+    let mut bad = meta.clone();
+    bad["thresholds"]["MinorChild"] = serde_json::json!(7);
+    std::fs::write(out.join("best/jner.json"), bad.to_string()).unwrap();
+    let e = fails(&["predict", "--model", &best, "-i", i]);
+    assert!(
+        e.contains("jner.json") && e.contains("thresholds") && e.contains("MinorChild"),
+        "{e}"
+    );
+}

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use jner_corpus::{jsonl, PredictOptions};
 
+use crate::calibrated;
 use crate::cli::EvalArgs;
-use crate::model::load_recognizer;
+use crate::model::load_raw;
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let (inputs, texts) = match (&args.gold, &args.pred, &args.model) {
@@ -24,12 +25,20 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
                 None => find_eval_jsonl(model)?,
             };
             let gold = jsonl::read_jsonl(&gold_path)?;
-            let rec = load_recognizer(model)?;
+            let (_, rec, stored) = load_raw(model, true)?;
             let texts: Vec<&str> = gold.iter().map(|d| d.text.as_str()).collect();
-            let pred = rec
+            let mut pred = rec
                 .predict(&texts, &PredictOptions::default())
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .with_context(|| format!("predicting with {}", model.display()))?;
+            let thresholds = if args.calibrate {
+                calibrate(model, &gold, &gold_path, &pred)?
+            } else {
+                stored
+            };
+            for ents in &mut pred {
+                calibrated::keep_above(ents, &thresholds);
+            }
             eprintln!(
                 "scored {} on {} documents of {}",
                 model.display(),
@@ -76,6 +85,65 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--calibrate`: the thresholds that maximise each label's F1 on `gold`, stored in the
+/// model's `jner.json` (written whole to a temporary file, then renamed over it).
+fn calibrate(
+    model: &Path,
+    gold: &[jner_corpus::Document],
+    gold_path: &Path,
+    pred: &[Vec<jner_corpus::Entity>],
+) -> Result<std::collections::BTreeMap<String, f32>> {
+    let inputs = jner_eval::document_inputs(gold, pred)?;
+    let docs: Vec<jner_eval::calibrate::ScoredDoc> = inputs
+        .into_iter()
+        .zip(pred)
+        .map(|(i, p)| jner_eval::calibrate::ScoredDoc {
+            gold: i.gold,
+            pred: p
+                .iter()
+                .map(|e| ((e.start, e.end, e.label.clone()), e.score))
+                .collect(),
+        })
+        .collect();
+    let cal = jner_eval::calibrate::calibrate(&docs);
+    let json = model.join("jner.json");
+    let mut meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&json).with_context(|| format!("reading {}", json.display()))?,
+    )
+    .with_context(|| format!("{}: invalid JSON", json.display()))?;
+    let Some(obj) = meta.as_object_mut() else {
+        bail!("{}: not a JSON object", json.display());
+    };
+    let thresholds: std::collections::BTreeMap<String, f32> =
+        cal.iter().map(|(l, c)| (l.clone(), c.threshold)).collect();
+    obj.insert(calibrated::KEY.into(), serde_json::to_value(&thresholds)?);
+    obj.insert(
+        "calibration".into(),
+        serde_json::json!({
+            "data": gold_path.display().to_string(),
+            "documents": gold.len(),
+            "labels": cal.iter().map(|(l, c)| (l.clone(), serde_json::json!({
+                "threshold": c.threshold, "f1_before": c.before.f1, "f1_after": c.after.f1,
+                "precision_after": c.after.precision, "recall_after": c.after.recall,
+            }))).collect::<serde_json::Map<_, _>>(),
+        }),
+    );
+    jner_run::atomic::write_file(&json, serde_json::to_string_pretty(&meta)?.as_bytes())?;
+    eprintln!(
+        "calibrated on {} documents of {} (their scores below are optimistic: the thresholds were chosen on them); stored in {}:",
+        gold.len(),
+        gold_path.display(),
+        json.display()
+    );
+    for (l, c) in &cal {
+        eprintln!(
+            "  {l:<18} threshold {:.4}  F1 {:.4} -> {:.4}  (P {:.4} R {:.4})",
+            c.threshold, c.before.f1, c.after.f1, c.after.precision, c.after.recall
+        );
+    }
+    Ok(thresholds)
 }
 
 /// The bootstrap intervals of `jner eval --bootstrap N`.
