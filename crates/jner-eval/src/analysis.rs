@@ -32,6 +32,20 @@ pub struct LabelErrors {
     pub partial: usize,
 }
 
+impl LabelErrors {
+    fn count_mut(&mut self, kind: &str) -> &mut usize {
+        match kind {
+            "exact" => &mut self.exact,
+            "boundary" => &mut self.boundary,
+            "confused" => &mut self.confused,
+            "spurious" => &mut self.spurious,
+            "duplicate" => &mut self.duplicate,
+            "missed" => &mut self.missed,
+            _ => &mut self.partial,
+        }
+    }
+}
+
 /// One error in its context.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Example {
@@ -112,53 +126,33 @@ pub fn analyze(
             doc.pred.iter().map(|(s, e, _)| (*s, *e)).collect();
         classify(doc, |(s, e, label), outcome| {
             let le = a.per_label.entry(label.clone()).or_default();
-            let mut cell = |g: &str, p: &str| {
+            // the kind, the gold label at these bounds, and the confusion cell (gold, pred)
+            let (kind, gold_label, cell): (&'static str, Option<&str>, Option<(&str, &str)>) =
+                match outcome {
+                    Outcome::Match => ("exact", None, Some((label, label))),
+                    Outcome::WrongLabel(g) => ("confused", Some(g), Some((g, label))),
+                    Outcome::WrongBoundary => ("boundary", None, Some((NONE, label))),
+                    Outcome::Spurious => ("spurious", None, Some((NONE, label))),
+                    Outcome::Duplicate => ("duplicate", None, Some((NONE, label))),
+                    Outcome::Missed => ("missed", None, Some((label, NONE))),
+                    // a prediction at these bounds was counted (under this gold label)
+                    Outcome::Partial => (
+                        "partial",
+                        None,
+                        (!pred_bounds.contains(&(*s, *e))).then_some((label.as_str(), NONE)),
+                    ),
+                };
+            *le.count_mut(kind) += 1;
+            if let Some((g, p)) = cell {
                 *a.confusion
                     .entry(g.to_string())
                     .or_default()
                     .entry(p.to_string())
                     .or_insert(0) += 1;
-            };
-            let (kind, gold_label): (&'static str, Option<&str>) = match outcome {
-                Outcome::Match => {
-                    le.exact += 1;
-                    cell(label, label);
-                    return;
-                }
-                Outcome::WrongLabel(g) => {
-                    le.confused += 1;
-                    cell(g, label);
-                    ("confused", Some(g))
-                }
-                Outcome::WrongBoundary => {
-                    le.boundary += 1;
-                    cell(NONE, label);
-                    ("boundary", None)
-                }
-                Outcome::Spurious => {
-                    le.spurious += 1;
-                    cell(NONE, label);
-                    ("spurious", None)
-                }
-                Outcome::Duplicate => {
-                    le.duplicate += 1;
-                    cell(NONE, label);
-                    ("duplicate", None)
-                }
-                Outcome::Missed => {
-                    le.missed += 1;
-                    cell(label, NONE);
-                    ("missed", None)
-                }
-                Outcome::Partial => {
-                    le.partial += 1;
-                    // a prediction at these bounds was counted (under this gold label)
-                    if !pred_bounds.contains(&(*s, *e)) {
-                        cell(label, NONE);
-                    }
-                    ("partial", None)
-                }
-            };
+            }
+            if kind == "exact" {
+                return;
+            }
             let n = shown.entry((label.clone(), kind)).or_insert(0);
             if let Some(t) = text.filter(|_| *n < per_kind) {
                 *n += 1;

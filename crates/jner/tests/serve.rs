@@ -155,56 +155,18 @@ fn redact_matches_predict_and_restore_reverses_encrypt() {
     // errors name the flag or the file and line, and write nothing
     let out = tmp.path().join("never.jsonl");
     let o = out.to_str().unwrap();
-    let e = fails(&[
-        "redact",
-        "--model",
-        m,
-        "-i",
-        txt,
-        "-o",
-        o,
-        "--operator",
-        "MinorChild=blur",
-    ]);
-    assert!(e.contains("blur"), "{e}");
-    let e = fails(&[
-        "redact",
-        "--model",
-        m,
-        "-i",
-        txt,
-        "-o",
-        o,
-        "--operator",
-        "*=hash",
-    ]);
-    assert!(e.contains("--key-file"), "{e}");
-    let e = fails(&[
-        "redact",
-        "--model",
-        m,
-        "-i",
-        txt,
-        "-o",
-        o,
-        "--allow-regex",
-        "(",
-    ]);
-    assert!(e.contains("--allow-regex \"(\""), "{e}");
-    let e = fails(&["redact", "--model", m, "-i", txt, "-o", o, "--deny", "tom"]);
-    assert!(e.contains("LABEL=VALUE"), "{e}");
-    let e = fails(&[
-        "redact",
-        "--model",
-        m,
-        "-i",
-        txt,
-        "-o",
-        o,
-        "--label-threshold",
-        "MinorChild=2",
-    ]);
-    assert!(e.contains("[0, 1]"), "{e}");
+    for (flags, says) in [
+        (["--operator", "MinorChild=blur"], "blur"),
+        (["--operator", "*=hash"], "--key-file"),
+        (["--allow-regex", "("], "--allow-regex \"(\""),
+        (["--deny", "tom"], "LABEL=VALUE"),
+        (["--label-threshold", "MinorChild=2"], "[0, 1]"),
+    ] {
+        let mut args = vec!["redact", "--model", m, "-i", txt, "-o", o];
+        args.extend(flags);
+        let e = fails(&args);
+        assert!(e.contains(says), "{flags:?}: {e}");
+    }
     let e = fails(&["redact", "--model", m, "-i", txt, "-o", txt]);
     assert!(e.contains("input file"), "{e}");
     assert!(!out.exists());
