@@ -91,7 +91,7 @@ impl Batcher {
         rec: Arc<dyn Recognizer>,
         config: BatchConfig,
         metrics: Arc<Metrics>,
-    ) -> Self {
+    ) -> std::io::Result<Self> {
         let inner = Arc::new(Inner {
             name: name.to_string(),
             rec,
@@ -109,13 +109,12 @@ impl Batcher {
                 std::thread::Builder::new()
                     .name(format!("jner-infer-{name}-{i}"))
                     .spawn(move || inner.work())
-                    .expect("spawning an inference thread")
             })
-            .collect();
-        Batcher {
+            .collect::<std::io::Result<Vec<_>>>()?;
+        Ok(Batcher {
             inner,
             workers: Mutex::new(workers),
-        }
+        })
     }
 
     /// Queues a request (never blocks; admission is bounded by the caller's semaphore).

@@ -104,7 +104,7 @@ impl AppState {
     }
 
     /// Installs the models (the server turns ready) and starts their batchers.
-    pub fn install(&self, specs: Vec<ModelSpec>) {
+    pub fn install(&self, specs: Vec<ModelSpec>) -> Result<(), String> {
         let served = specs
             .into_iter()
             .enumerate()
@@ -122,11 +122,13 @@ impl AppState {
                     rec.clone(),
                     self.config.batch.clone(),
                     self.metrics.clone(),
-                );
-                Served { info, batcher }
+                )
+                .map_err(|e| format!("starting the inference threads of {:?}: {e}", s.name))?;
+                Ok(Served { info, batcher })
             })
-            .collect();
+            .collect::<Result<Vec<_>, String>>()?;
         let _ = self.models.set(served);
+        Ok(())
     }
 
     pub fn start_draining(&self) {
@@ -177,11 +179,7 @@ where
     });
     let loading = {
         let state = state.clone();
-        tokio::task::spawn_blocking(move || {
-            let specs = load()?;
-            state.install(specs);
-            Ok::<(), String>(())
-        })
+        tokio::task::spawn_blocking(move || state.install(load()?))
     };
     let graceful = {
         let mut rx = rx.clone();
