@@ -235,6 +235,63 @@ pub fn mean_sd(xs: &[f64]) -> MeanSd {
     MeanSd { mean, sd, n }
 }
 
+/// Scores of several folds (or runs), each as mean ± sd.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FoldSummary {
+    pub folds: usize,
+    /// Micro precision, recall and F1.
+    pub micro: PrfSpread,
+    /// Macro precision, recall and F1 (each fold's macro average, then their mean).
+    pub macro_avg: PrfSpread,
+    /// Per label, over the folds whose report has the label (gold or predicted there): `n`
+    /// says how many.
+    pub per_label: BTreeMap<String, PrfSpread>,
+}
+
+/// Precision, recall and F1, each as mean ± sd.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PrfSpread {
+    pub precision: MeanSd,
+    pub recall: MeanSd,
+    pub f1: MeanSd,
+}
+
+impl PrfSpread {
+    fn of(xs: &[(f64, f64, f64)]) -> Self {
+        let col = |f: fn(&(f64, f64, f64)) -> f64| mean_sd(&xs.iter().map(f).collect::<Vec<_>>());
+        PrfSpread {
+            precision: col(|x| x.0),
+            recall: col(|x| x.1),
+            f1: col(|x| x.2),
+        }
+    }
+}
+
+/// The mean and spread of each score over the reports of several folds.
+pub fn aggregate(reports: &[crate::Report]) -> FoldSummary {
+    let prf = |p: &crate::Prf| (p.precision, p.recall, p.f1);
+    let micro: Vec<_> = reports.iter().map(|r| prf(&r.micro)).collect();
+    let macro_avg: Vec<_> = reports.iter().map(|r| prf(&r.macro_avg)).collect();
+    let mut labels: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
+    for r in reports {
+        for (l, s) in &r.per_label {
+            labels
+                .entry(l.clone())
+                .or_default()
+                .push((s.precision, s.recall, s.f1));
+        }
+    }
+    FoldSummary {
+        folds: reports.len(),
+        micro: PrfSpread::of(&micro),
+        macro_avg: PrfSpread::of(&macro_avg),
+        per_label: labels
+            .into_iter()
+            .map(|(l, v)| (l, PrfSpread::of(&v)))
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +314,42 @@ mod tests {
         assert!((m.mean - 5.0).abs() < 1e-12 && (m.sd - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
         assert_eq!(mean_sd(&[0.7]).sd, 0.0);
         assert_eq!(mean_sd(&[]).mean, 0.0);
+    }
+
+    #[test]
+    fn folds_aggregate_by_hand() {
+        // fold 1: A tp 1 fp 1 (P 1/2, R 1, F1 2/3); fold 2: A tp 1 (1, 1, 1), B fn 1 (0, 0, 0)
+        let r1 = crate::score(&[doc(&[(0, 1, "A")], &[(0, 1, "A"), (2, 3, "A")])]);
+        let r2 = crate::score(&[doc(&[(0, 1, "A"), (4, 5, "B")], &[(0, 1, "A")])]);
+        let s = aggregate(&[r1, r2]);
+        assert_eq!(s.folds, 2);
+        let close = |m: MeanSd, mean: f64, sd: f64, n: usize| {
+            assert!(
+                (m.mean - mean).abs() < 1e-12 && (m.sd - sd).abs() < 1e-12 && m.n == n,
+                "{m:?} vs {mean} {sd} {n}"
+            )
+        };
+        let half_diff_sd = |a: f64, b: f64| (a - b).abs() / 2f64.sqrt();
+        // micro F1: 2/3 and 2*1/(2+1) = 2/3: no spread; micro P 1/2 and 1
+        close(s.micro.f1, 2.0 / 3.0, 0.0, 2);
+        close(s.micro.precision, 0.75, half_diff_sd(0.5, 1.0), 2);
+        close(s.micro.recall, 0.75, half_diff_sd(1.0, 0.5), 2);
+        // macro F1: 2/3 in fold 1, (1 + 0) / 2 in fold 2
+        close(
+            s.macro_avg.f1,
+            (2.0 / 3.0 + 0.5) / 2.0,
+            half_diff_sd(2.0 / 3.0, 0.5),
+            2,
+        );
+        close(
+            s.per_label["A"].f1,
+            (2.0 / 3.0 + 1.0) / 2.0,
+            half_diff_sd(2.0 / 3.0, 1.0),
+            2,
+        );
+        // B is only in fold 2
+        close(s.per_label["B"].f1, 0.0, 0.0, 1);
+        assert_eq!(aggregate(&[]).micro.f1.n, 0);
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub enum Command {
     Train(TrainArgs),
     /// Score predictions against gold documents, or a model on its evaluation documents.
     Eval(EvalArgs),
+    /// Train and score several backends on the same split (or folds) and write a report:
+    /// report.md, report.html, report.json and plots.
+    Compare(CompareArgs),
     /// Find entities in text with a trained model.
     Predict(PredictArgs),
     /// Train static word vectors on raw text (skip-gram), for `train --backend cnn --model FILE`.
@@ -302,6 +305,53 @@ pub struct TrainArgs {
     pub split: SplitArgs,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The backends to compare, comma-separated (cnn alias spacy, spanmarker, gliner).
+    #[arg(long, value_delimiter = ',', default_value = "cnn", value_parser = crate::backends::parse)]
+    pub backends: Vec<&'static crate::backends::Backend>,
+    /// K document-level folds (each document evaluated once); without it, one split of
+    /// --val-split held out.
+    #[arg(long)]
+    pub folds: Option<usize>,
+    /// A backend's base model (its `train --model`), e.g. spanmarker=models/all-MiniLM-L6-v2.
+    #[arg(long = "model-for", value_name = "BACKEND=MODEL")]
+    pub model_for: Vec<String>,
+    /// A backend's epochs (default: the backend's own, as `train`).
+    #[arg(long = "epochs-for", value_name = "BACKEND=N")]
+    pub epochs_for: Vec<String>,
+    /// Train a backend on N documents of each fold's training part (a seeded sample; the
+    /// held-out documents stay the same for every backend).
+    #[arg(long = "train-docs", value_name = "BACKEND=N")]
+    pub train_docs: Vec<String>,
+    /// Any other `train` flag for one backend, e.g. --train-arg spanmarker=--batch-size=4
+    /// or --train-arg cnn=--set=window=2.
+    #[arg(long = "train-arg", value_name = "BACKEND=FLAG")]
+    pub train_args: Vec<String>,
+    /// Score every backend on N held-out documents of each fold (a seeded sample).
+    #[arg(long)]
+    pub eval_docs: Option<usize>,
+    /// Bootstrap resamples for the intervals and the paired tests.
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Examples of each error kind and label in the report.
+    #[arg(long, default_value_t = 3)]
+    pub examples: usize,
+    /// Worker threads for training and inference.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Where the report, the folds, the runs and the predictions go.
+    #[arg(long, short, default_value = "comparison")]
+    pub output_dir: PathBuf,
+    /// Reuse a non-empty --output-dir: its runs are retrained and its report rewritten.
+    #[arg(long)]
+    pub overwrite: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub split: SplitArgs,
 }
 
 #[derive(Args, Debug)]

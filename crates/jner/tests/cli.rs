@@ -720,3 +720,128 @@ fn calibrated_thresholds_are_stored_and_applied() {
         "{e}"
     );
 }
+
+/// `compare` on the demo corpus: every fold's score in report.json is what `jner eval` gives
+/// for that fold's saved predictions, the folds partition the corpus, the spread is the fold
+/// scores' mean and sd, and the report's files are all there.
+#[test]
+fn compare_scores_every_fold_with_the_shared_scorer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cmp");
+    let o = out.to_str().unwrap();
+    ok(&[
+        "compare",
+        "--demo",
+        "--backends",
+        "cnn",
+        "--folds",
+        "2",
+        "--epochs-for",
+        "cnn=3",
+        "--bootstrap",
+        "200",
+        "--threads",
+        "1",
+        "--output-dir",
+        o,
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let b = &report["backends"][0];
+    assert_eq!(b["name"], "cnn");
+    assert_eq!(b["zero_shot"], false);
+    let mut ids = std::collections::BTreeSet::new();
+    let mut f1s = Vec::new();
+    let mut tp = 0;
+    for k in 1..=2 {
+        let gold = out.join(format!("folds/fold-{k}/eval.jsonl"));
+        let pred = out.join(format!("predictions/cnn/fold-{k}.jsonl"));
+        let scored: serde_json::Value = serde_json::from_str(&ok(&[
+            "eval",
+            "--gold",
+            gold.to_str().unwrap(),
+            "--pred",
+            pred.to_str().unwrap(),
+            "--json",
+        ]))
+        .unwrap();
+        let fold = &b["folds"][k - 1];
+        assert_eq!(fold["report"]["micro"], scored["micro"], "fold {k}");
+        assert_eq!(fold["report"]["per_label"], scored["per_label"], "fold {k}");
+        f1s.push(scored["micro"]["f1"].as_f64().unwrap());
+        tp += scored["micro"]["tp"].as_u64().unwrap();
+        for line in std::fs::read_to_string(&gold).unwrap().lines() {
+            let id = serde_json::from_str::<serde_json::Value>(line).unwrap()["id"].clone();
+            assert!(ids.insert(id.to_string()), "{id} is held out twice");
+        }
+        assert!(out
+            .join(format!("runs/cnn/fold-{k}/final/jner.json"))
+            .is_file());
+        assert!(fold["train_peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
+        assert!(fold["model_bytes"].as_u64().unwrap() > 0);
+        assert_eq!(fold["epochs"].as_array().unwrap().len(), 3);
+    }
+    assert_eq!(ids.len(), 29, "every demo document is held out once");
+    assert_eq!(b["pooled"]["micro"]["tp"].as_u64().unwrap(), tp);
+    let mean = (f1s[0] + f1s[1]) / 2.0;
+    let sd = (f1s[0] - f1s[1]).abs() / 2f64.sqrt();
+    let s = &b["summary"]["micro"]["f1"];
+    assert!((s["mean"].as_f64().unwrap() - mean).abs() < 1e-12, "{s}");
+    assert!((s["sd"].as_f64().unwrap() - sd).abs() < 1e-12, "{s}");
+    for f in [
+        "report.md",
+        "report.html",
+        "plots/f1_per_label.svg",
+        "plots/f1_per_label.png",
+        "plots/learning_loss.svg",
+        "plots/learning_f1.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| cnn (3 epochs) |"), "{md}");
+
+    // a second run into the same folder is refused, and leaves it as it was
+    let before = std::fs::read(out.join("report.json")).unwrap();
+    let e = fails(&["compare", "--demo", "--folds", "2", "--output-dir", o]);
+    assert!(
+        e.contains("is not empty") && e.contains("--overwrite"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(out.join("report.json")).unwrap(), before);
+}
+
+/// Bad `compare` flags are refused before anything is written.
+#[test]
+fn compare_checks_every_flag_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cmp");
+    let o = out.to_str().unwrap();
+    for (args, msg) in [
+        (
+            vec!["--model-for", "gliner=x"],
+            "gliner is not in --backends",
+        ),
+        (
+            vec!["--epochs-for", "cnn=0"],
+            "--epochs-for cnn=0: expected a positive whole number",
+        ),
+        (vec!["--epochs-for", "cnn"], "expected BACKEND=VALUE"),
+        (
+            vec!["--train-arg", "cnn=--bogus"],
+            "unexpected argument '--bogus'",
+        ),
+        (
+            vec!["--train-arg", "cnn=--set=windw=2"],
+            "no setting `windw`",
+        ),
+        (vec!["--backends", "cnn,spacy"], "cnn is listed twice"),
+        (vec!["--folds", "1"], "--folds needs at least 2 folds"),
+    ] {
+        let mut v = vec!["compare", "--demo", "--output-dir", o];
+        v.extend(args);
+        let e = fails(&v);
+        assert!(e.contains(msg), "{v:?}: {e}");
+        assert!(!out.exists(), "{v:?} wrote {}", out.display());
+    }
+}

@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod compare;
 mod data;
 mod distill;
 mod eval;
@@ -36,6 +37,7 @@ pub fn run(cmd: Command) -> Result<()> {
         }) => data::split(&data, &split, &output_dir, folds),
         Command::Train(args) => train::train(args),
         Command::Eval(args) => eval::eval(&args),
+        Command::Compare(args) => compare::compare(&args),
         Command::Predict(args) => predict::predict(&args),
         Command::Vectors(args) => vectors::vectors(&args),
         Command::Distill(args) => distill::distill(args),

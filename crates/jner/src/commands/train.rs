@@ -25,9 +25,7 @@ pub type SilverFn<'a> = dyn Fn(&Split, &[String]) -> Result<super::distill::Silv
 /// [`train`], with the teacher's documents added to the training part when `silver` is given.
 pub fn train_with(args: TrainArgs, silver: Option<&SilverFn>) -> Result<()> {
     let backend = args.backend;
-    if !backend.available {
-        return Err(backend.unavailable());
-    }
+    validate(&args)?;
     let (epochs, lr, dir) = (backend.epochs, backend.lr, backend.output_dir);
     let epochs = args.epochs.unwrap_or(epochs);
     let lr = args.lr.unwrap_or(lr);
@@ -44,10 +42,6 @@ pub fn train_with(args: TrainArgs, silver: Option<&SilverFn>) -> Result<()> {
             },
         ),
     };
-    check_numbers(&args, epochs, lr)?;
-
-    // Check the backend's own arguments (the base model) before anything is written.
-    (backend.check)(&args)?;
     let (split, corpus_fp, source, files) = match (&args.train_jsonl, &args.eval_jsonl) {
         (Some(t), Some(e)) => {
             let known_only = !args.allow_new_labels;
@@ -164,6 +158,21 @@ pub fn train_with(args: TrainArgs, silver: Option<&SilverFn>) -> Result<()> {
         },
         run,
     )
+}
+
+/// The checks `train` makes before anything is written: the backend is built in, the numbers
+/// are in range, the backend's own arguments (the base model, `--set`) are valid.
+pub fn validate(args: &TrainArgs) -> Result<()> {
+    let b = args.backend;
+    if !b.available {
+        return Err(b.unavailable());
+    }
+    check_numbers(
+        args,
+        args.epochs.unwrap_or(b.epochs),
+        args.lr.unwrap_or(b.lr),
+    )?;
+    (b.check)(args)
 }
 
 /// The numeric arguments, each checked by name (NaN and infinities included).
