@@ -106,6 +106,12 @@ pub trait Recognizer: Send + Sync {
     /// Worker threads for the following predictions (`jner predict --threads`, `jner serve
     /// --threads`); a backend without its own pool ignores it.
     fn set_threads(&mut self, _threads: usize) {}
+    /// The threshold [`PredictOptions::threshold`] `None` stands for. Predicting with a
+    /// lower one and then dropping what scores at or below this gives the same entities
+    /// (decoding is greedy by score), which is how precision-recall curves see below it.
+    fn default_threshold(&self) -> f32 {
+        0.0
+    }
     /// Entities of each text, sorted by start.
     fn predict(
         &self,

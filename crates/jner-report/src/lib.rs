@@ -58,6 +58,9 @@ pub struct Protocol {
     /// Worker threads given to training and inference.
     pub threads: usize,
     pub machine: String,
+    /// Anything else a reader must know to read the numbers.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// One backend over all folds.

@@ -303,6 +303,7 @@ pub(crate) fn protocol(c: &Comparison) -> Vec<String> {
             p.threads, p.machine
         ),
     ];
+    v.extend(p.notes.iter().cloned());
     if let Some(n) = p.eval_docs {
         v.push(format!(
             "Held-out documents were subsampled to {n} per fold (the same documents for every backend)."

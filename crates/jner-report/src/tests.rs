@@ -103,6 +103,7 @@ fn comparison() -> Comparison {
             eval_docs: None,
             threads: 1,
             machine: "test".into(),
+            notes: vec!["A note.".into()],
         },
         paired: vec![PairedRow {
             a: "a".into(),
@@ -143,6 +144,7 @@ fn markdown_holds_the_measured_numbers() {
         md.contains("| Child | 2 | 100.0 | 66.7 | 100.0 / 100.0 | 100.0 / 50.0 |"),
         "{md}"
     );
+    assert!(md.contains("\n- A note.\n"), "{md}");
     // markup in labels and texts is shown, not rendered
     assert!(md.contains("| &lt;X&amp;Y&gt; | 1 | 100.0 | 0.0 |"), "{md}");
     assert!(md.contains("Tom |[[ &lt;b]]&gt;was&lt;/b&gt; here"), "{md}");

@@ -52,6 +52,9 @@ impl Recognizer for Calibrated {
     fn set_threads(&mut self, threads: usize) {
         self.inner.set_threads(threads)
     }
+    fn default_threshold(&self) -> f32 {
+        self.inner.default_threshold()
+    }
     fn predict(
         &self,
         texts: &[&str],

@@ -556,6 +556,9 @@ impl Recognizer for GlinerModel {
     fn zero_shot(&self) -> bool {
         true
     }
+    fn default_threshold(&self) -> f32 {
+        DEFAULT_THRESHOLD
+    }
     /// Encoder passes: the windows of the text for every prompt (labels beyond one prompt's
     /// room are split into several prompts).
     fn windows(&self, text: &str, opts: &PredictOptions) -> usize {

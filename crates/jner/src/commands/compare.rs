@@ -82,13 +82,20 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     }
     for p in &plans {
         let mut folds = Vec::new();
-        let mut preds: Vec<Vec<Entity>> = Vec::new();
+        let mut preds = Predictions {
+            scored: Vec::new(),
+            curves: Vec::new(),
+            zero_shot: false,
+        };
         for (k, s) in splits.iter().enumerate() {
             let (fold, pred) = run_fold(p, k + 1, s, args)?;
             folds.push(fold);
-            preds.extend(pred);
+            preds.scored.extend(pred.scored);
+            preds.curves.extend(pred.curves);
+            preds.zero_shot |= pred.zero_shot;
         }
-        results.push((summarise(p, folds, &pooled_gold, &preds, args)?, preds));
+        let summary = summarise(p, folds, &pooled_gold, &preds, args)?;
+        results.push((summary, preds.scored));
     }
     let paired = paired(&results, &pooled_gold, args)?;
     let comparison = Comparison {
@@ -326,13 +333,22 @@ fn train_argv(
     v
 }
 
+/// A fold's predictions: at the backend's default threshold (scored), and at threshold 0 for
+/// the precision-recall curves (the same when the default is 0).
+struct Predictions {
+    scored: Vec<Vec<Entity>>,
+    curves: Vec<Vec<Entity>>,
+    /// The model takes labels it was not trained on.
+    zero_shot: bool,
+}
+
 /// Trains one backend on one fold, predicts its held-out documents with `final/`, scores.
 fn run_fold(
     p: &Plan,
     k: usize,
     s: &Split,
     args: &CompareArgs,
-) -> Result<(FoldResult, Vec<Vec<Entity>>)> {
+) -> Result<(FoldResult, Predictions)> {
     let out = &args.output_dir;
     let name = p.backend.name;
     let fold_dir = out.join("folds").join(format!("fold-{k}"));
@@ -389,6 +405,37 @@ fn run_fold(
         );
     }
     let infer_seconds = t0.elapsed().as_secs_f64();
+    // the precision-recall curves also look below the default threshold (gliner's 0.5):
+    // predicting at 0 and cutting at the default gives the same entities as `pred`
+    let floor = rec.default_threshold();
+    let curve_pred = if floor > 0.0 {
+        let opts = PredictOptions {
+            threshold: Some(0.0),
+            ..PredictOptions::default()
+        };
+        let mut all = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(64) {
+            all.extend(
+                rec.predict(chunk, &opts)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+                    .with_context(|| format!("predicting with {}", model_dir.display()))?,
+            );
+        }
+        let cut: Vec<Vec<Entity>> = all
+            .iter()
+            .map(|v| v.iter().filter(|e| e.score > floor).cloned().collect())
+            .collect();
+        if cut == pred {
+            all
+        } else {
+            tracing::warn!(
+                "{name}, fold {k}: predictions at threshold 0 cut at {floor} differ from those at the default; the precision-recall curves start at {floor}"
+            );
+            pred.clone()
+        }
+    } else {
+        pred.clone()
+    };
     write_predictions(&out.join("predictions").join(name), k, &s.eval, &pred)?;
     let report = jner_eval::score_documents(&s.eval, &pred)?;
     eprintln!(
@@ -410,7 +457,11 @@ fn run_fold(
             model_bytes: dir_bytes(&model_dir)?,
             epochs,
         },
-        pred,
+        Predictions {
+            scored: pred,
+            curves: curve_pred,
+            zero_shot: rec.zero_shot(),
+        },
     ))
 }
 
@@ -512,10 +563,10 @@ fn summarise(
     p: &Plan,
     folds: Vec<FoldResult>,
     gold: &[Document],
-    pred: &[Vec<Entity>],
+    preds: &Predictions,
     args: &CompareArgs,
 ) -> Result<BackendResult> {
-    let inputs = jner_eval::document_inputs(gold, pred)?;
+    let inputs = jner_eval::document_inputs(gold, &preds.scored)?;
     let pooled = jner_eval::score(&inputs);
     let counts = stats::doc_counts(&inputs);
     let mut intervals = BTreeMap::new();
@@ -542,7 +593,7 @@ fn summarise(
         .collect();
     let scored: Vec<jner_eval::calibrate::ScoredDoc> = inputs
         .iter()
-        .zip(pred)
+        .zip(&preds.curves)
         .map(|(i, p)| jner_eval::calibrate::ScoredDoc {
             gold: i.gold.clone(),
             pred: p
@@ -570,21 +621,12 @@ fn summarise(
         .collect();
     let analysis = jner_eval::analysis::analyze(&inputs, &texts, args.examples);
     let reports: Vec<jner_eval::Report> = folds.iter().map(|f| f.report.clone()).collect();
-    let zero_shot = {
-        let m = args
-            .output_dir
-            .join("runs")
-            .join(p.backend.name)
-            .join("fold-1")
-            .join("final");
-        crate::model::load_named(&m, false)?.1.zero_shot()
-    };
     Ok(BackendResult {
         name: p.backend.name.to_string(),
         model: p.model.clone(),
         epochs: p.epochs,
         train_docs: p.train_docs,
-        zero_shot,
+        zero_shot: preds.zero_shot,
         summary: stats::aggregate(&reports),
         folds,
         pooled,
@@ -664,6 +706,11 @@ fn protocol(docs: &[Document], args: &CompareArgs) -> Protocol {
         eval_docs: args.eval_docs,
         threads: args.threads,
         machine: machine(),
+        notes: if cfg!(feature = "torch") {
+            vec!["This jner was built with libtorch (feature `torch`): every process it starts maps libtorch, so the peak memory of a backend that does not use it (cnn) is higher here than with a build without it.".into()]
+        } else {
+            Vec::new()
+        },
     }
 }
 
