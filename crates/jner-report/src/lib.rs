@@ -102,6 +102,9 @@ pub struct FoldResult {
     pub train_wall_seconds: f64,
     /// Peak resident memory of the `jner train` process, when the OS reports it.
     pub train_peak_rss_bytes: Option<u64>,
+    /// Peak resident memory of a `jner predict` process over the evaluation documents.
+    #[serde(default)]
+    pub infer_peak_rss_bytes: Option<u64>,
     /// Whitespace-separated words of the evaluation texts and the seconds `predict` took on
     /// them (model loading excluded).
     pub infer_words: usize,
@@ -160,6 +163,14 @@ impl BackendResult {
         self.folds
             .iter()
             .filter_map(|f| f.train_peak_rss_bytes)
+            .max()
+    }
+
+    /// The highest peak memory of its `jner predict` processes.
+    pub fn infer_peak_rss(&self) -> Option<u64> {
+        self.folds
+            .iter()
+            .filter_map(|f| f.infer_peak_rss_bytes)
             .max()
     }
 

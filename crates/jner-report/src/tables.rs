@@ -49,6 +49,7 @@ pub(crate) fn summary(c: &Comparison) -> Table {
         "training s".into(),
         "inference words/s".into(),
         "training peak MiB".into(),
+        "inference peak MiB".into(),
         "model MiB".into(),
         "unseen labels".into(),
     ];
@@ -70,6 +71,7 @@ pub(crate) fn summary(c: &Comparison) -> Table {
                 },
                 format!("{:.0}", b.words_per_s()),
                 b.peak_rss().map_or("–".into(), mib),
+                b.infer_peak_rss().map_or("–".into(), mib),
                 mib(b.model_bytes()),
                 if b.zero_shot { "yes" } else { "no" }.into(),
             ]
@@ -299,7 +301,7 @@ pub(crate) fn protocol(c: &Comparison) -> Vec<String> {
             p.bootstrap
         ),
         format!(
-            "Speed: training seconds are the training loop's (per-epoch evaluation excluded); inference words/s are whitespace words of the held-out texts over the seconds of `predict` (model loading excluded), {} thread(s); peak memory is the training process's maximum resident set. Machine: {}.",
+            "Speed: training seconds are the training loop's (per-epoch evaluation excluded); inference words/s are whitespace words of the held-out texts over the seconds of `predict` (model loading excluded), {} thread(s); peak memory is the maximum resident set of the `jner train` process, and of a `jner predict` process over the held-out documents (whose output is the predictions file). Machine: {}.",
             p.threads, p.machine
         ),
     ];

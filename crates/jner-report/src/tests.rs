@@ -55,6 +55,7 @@ fn comparison() -> Comparison {
                 train_seconds: 1.5,
                 train_wall_seconds: 2.0,
                 train_peak_rss_bytes: Some(50 << 20),
+                infer_peak_rss_bytes: Some(20 << 20),
                 infer_words: 8,
                 infer_seconds: 0.01,
                 model_bytes: 3 << 20,

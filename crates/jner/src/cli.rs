@@ -322,8 +322,9 @@ pub struct CompareArgs {
     /// A backend's epochs (default: the backend's own, as `train`).
     #[arg(long = "epochs-for", value_name = "BACKEND=N")]
     pub epochs_for: Vec<String>,
-    /// Train a backend on N documents of each fold's training part (a seeded sample; the
-    /// held-out documents stay the same for every backend).
+    /// Train a backend on N distinct documents of each fold's training part (a seeded
+    /// sample, with their MinorChild oversampling copies; the held-out documents stay the
+    /// same for every backend).
     #[arg(long = "train-docs", value_name = "BACKEND=N")]
     pub train_docs: Vec<String>,
     /// Any other `train` flag for one backend, e.g. --train-arg spanmarker=--batch-size=4

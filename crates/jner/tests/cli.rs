@@ -778,6 +778,7 @@ fn compare_scores_every_fold_with_the_shared_scorer() {
             .join(format!("runs/cnn/fold-{k}/final/jner.json"))
             .is_file());
         assert!(fold["train_peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
+        assert!(fold["infer_peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
         assert!(fold["model_bytes"].as_u64().unwrap() > 0);
         assert_eq!(fold["epochs"].as_array().unwrap().len(), 3);
     }
@@ -844,4 +845,107 @@ fn compare_checks_every_flag_first() {
         assert!(e.contains(msg), "{v:?}: {e}");
         assert!(!out.exists(), "{v:?} wrote {}", out.display());
     }
+}
+
+/// `compare` with the libtorch backends on a few demo documents: all three on the same
+/// held-out documents, gliner's scored predictions at its default threshold and its curves
+/// below it, a paired test for every pair.
+#[cfg(feature = "torch")]
+#[test]
+fn compare_runs_the_transformer_backends() {
+    let enc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
+    if !enc.join("model.safetensors").is_file() {
+        assert!(
+            std::env::var_os("JNER_REQUIRE_MINILM").is_none(),
+            "{} has no model.safetensors; run scripts/fetch-minilm.sh",
+            enc.display()
+        );
+        eprintln!("SKIPPED: no MiniLM encoder at {}", enc.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cmp");
+    let e = enc.to_str().unwrap();
+    let (sm, gl) = (format!("spanmarker={e}"), format!("gliner={e}"));
+    ok(&[
+        "compare",
+        "--demo",
+        "--backends",
+        "cnn,spanmarker,gliner",
+        "--model-for",
+        &sm,
+        "--model-for",
+        &gl,
+        "--epochs-for",
+        "spanmarker=1",
+        "--epochs-for",
+        "gliner=1",
+        "--train-docs",
+        "spanmarker=6",
+        "--train-docs",
+        "gliner=6",
+        "--eval-docs",
+        "5",
+        "--val-split",
+        "0.3",
+        "--bootstrap",
+        "100",
+        "--threads",
+        "2",
+        "--output-dir",
+        out.to_str().unwrap(),
+    ]);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let names: Vec<&str> = r["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cnn", "spanmarker", "gliner"]);
+    let zero_shot: Vec<bool> = r["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["zero_shot"].as_bool().unwrap())
+        .collect();
+    assert_eq!(zero_shot, [false, false, true]);
+    assert_eq!(r["backends"][1]["folds"][0]["train_docs"], 6);
+    assert_eq!(r["paired"].as_array().unwrap().len(), 3);
+    let gold = out.join("folds/fold-1/eval.jsonl");
+    assert_eq!(std::fs::read_to_string(&gold).unwrap().lines().count(), 5);
+    for (i, name) in names.iter().enumerate() {
+        let pred = out.join(format!("predictions/{name}/fold-1.jsonl"));
+        let scored: serde_json::Value = serde_json::from_str(&ok(&[
+            "eval",
+            "--gold",
+            gold.to_str().unwrap(),
+            "--pred",
+            pred.to_str().unwrap(),
+            "--json",
+        ]))
+        .unwrap();
+        assert_eq!(
+            r["backends"][i]["folds"][0]["report"]["micro"], scored["micro"],
+            "{name}"
+        );
+        if *name == "gliner" {
+            for line in std::fs::read_to_string(&pred).unwrap().lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                for ent in v["entities"].as_array().unwrap() {
+                    assert!(ent["score"].as_f64().unwrap() > 0.5, "{ent}");
+                }
+            }
+        }
+    }
+    // a fresh GLiNER scores every span above 0: its curves reach below the 0.5 default
+    let curves = r["backends"][2]["curves"].as_object().unwrap();
+    assert!(!curves.is_empty());
+    let lowest = curves
+        .values()
+        .flat_map(|c| c["points"].as_array().unwrap().iter())
+        .map(|p| p["threshold"].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert!(lowest < 0.5, "{lowest}");
 }

@@ -286,6 +286,33 @@ fn sample(docs: &[Document], n: usize, seed: u64) -> Vec<Document> {
     keep.into_iter().map(|i| docs[i].clone()).collect()
 }
 
+/// The document an oversampled copy (`ID~copyN`) was made from: its own id otherwise.
+fn original_id(id: &str) -> &str {
+    match id.rfind("~copy") {
+        Some(i) if id[i + 5..].chars().all(|c| c.is_ascii_digit()) && i + 5 < id.len() => &id[..i],
+        _ => id,
+    }
+}
+
+/// The distinct documents of a training part (oversampled copies left out).
+fn distinct(docs: &[Document]) -> Vec<&Document> {
+    docs.iter().filter(|d| original_id(&d.id) == d.id).collect()
+}
+
+/// `n` distinct documents of a training part (seeded), with the oversampled copies of those
+/// drawn, so a sample keeps the MinorChild oversampling of the whole.
+fn sample_distinct(docs: &[Document], n: usize, seed: u64) -> Vec<Document> {
+    let originals: Vec<Document> = distinct(docs).into_iter().cloned().collect();
+    let keep: std::collections::HashSet<String> = sample(&originals, n, seed)
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    docs.iter()
+        .filter(|d| keep.contains(original_id(&d.id)))
+        .cloned()
+        .collect()
+}
+
 /// The `jner train` flags of one run, parsed as the CLI parses them.
 fn train_args(
     p: &Plan,
@@ -354,13 +381,13 @@ fn run_fold(
     let fold_dir = out.join("folds").join(format!("fold-{k}"));
     let eval_path = fold_dir.join("eval.jsonl");
     let (train_path, train_docs) = match p.train_docs {
-        Some(n) if n < s.train.len() => {
-            let docs = sample(&s.train, n, args.split.seed ^ 0x7a11 ^ k as u64);
+        Some(n) if n < distinct(&s.train).len() => {
+            let docs = sample_distinct(&s.train, n, args.split.seed ^ 0x7a11 ^ k as u64);
             let path = fold_dir.join(format!("train-{name}.jsonl"));
             jsonl::write_atomic(&path, jsonl::jsonl_bytes(&docs).as_bytes())?;
-            (path, docs.len())
+            (path, n)
         }
-        _ => (fold_dir.join("train.jsonl"), s.train.len()),
+        _ => (fold_dir.join("train.jsonl"), distinct(&s.train).len()),
     };
     let run_dir = out.join("runs").join(name).join(format!("fold-{k}"));
     if let Some(parent) = run_dir.parent() {
@@ -408,6 +435,7 @@ fn run_fold(
     // the precision-recall curves also look below the default threshold (gliner's 0.5):
     // predicting at 0 and cutting at the default gives the same entities as `pred`
     let floor = rec.default_threshold();
+    let zero_shot = rec.zero_shot();
     let curve_pred = if floor > 0.0 {
         let opts = PredictOptions {
             threshold: Some(0.0),
@@ -436,7 +464,8 @@ fn run_fold(
     } else {
         pred.clone()
     };
-    write_predictions(&out.join("predictions").join(name), k, &s.eval, &pred)?;
+    drop(rec); // the `jner predict` process below is measured alone
+    let infer_peak = predict_process(&exe, &model_dir, &eval_path, name, k, &s.eval, &pred, args)?;
     let report = jner_eval::score_documents(&s.eval, &pred)?;
     eprintln!(
         "compare: {name}, fold {k}: micro F1 {:.4} on {} held-out documents",
@@ -452,6 +481,7 @@ fn run_fold(
             train_seconds,
             train_wall_seconds: wall,
             train_peak_rss_bytes: peak,
+            infer_peak_rss_bytes: infer_peak,
             infer_words: words,
             infer_seconds,
             model_bytes: dir_bytes(&model_dir)?,
@@ -460,7 +490,7 @@ fn run_fold(
         Predictions {
             scored: pred,
             curves: curve_pred,
-            zero_shot: rec.zero_shot(),
+            zero_shot,
         },
     ))
 }
@@ -544,17 +574,75 @@ fn dir_bytes(dir: &Path) -> Result<u64> {
     Ok(total)
 }
 
-/// The predictions as `jner predict` writes them, so `jner eval --gold --pred` rescoring works.
-fn write_predictions(dir: &Path, k: usize, docs: &[Document], pred: &[Vec<Entity>]) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut out = String::new();
-    for (d, ents) in docs.iter().zip(pred) {
-        let line = serde_json::json!({"id": d.id, "entities": super::predict::entities_json(&d.text, ents)});
-        out.push_str(&line.to_string());
-        out.push('\n');
+/// Runs `jner predict` on the held-out documents into `predictions/BACKEND/fold-K.jsonl`
+/// (the file users get, rescorable with `jner eval --gold --pred`), measures its peak memory,
+/// and checks that it found the entities this process scored.
+#[allow(clippy::too_many_arguments)]
+fn predict_process(
+    exe: &Path,
+    model: &Path,
+    eval: &Path,
+    name: &str,
+    k: usize,
+    docs: &[Document],
+    pred: &[Vec<Entity>],
+    args: &CompareArgs,
+) -> Result<Option<u64>> {
+    let dir = args.output_dir.join("predictions").join(name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join(format!("fold-{k}.jsonl"));
+    let child = std::process::Command::new(exe)
+        .arg("predict")
+        .arg("--model")
+        .arg(model)
+        .arg("--input")
+        .arg(eval)
+        .arg("--output")
+        .arg(&file)
+        .arg("--threads")
+        .arg(args.threads.to_string())
+        .spawn()
+        .with_context(|| format!("starting {}", exe.display()))?;
+    let (status, peak) = wait_peak(child)?;
+    if !status.success() {
+        bail!("{name}, fold {k}: `jner predict` failed ({status})");
     }
-    jsonl::write_atomic(&dir.join(format!("fold-{k}.jsonl")), out.as_bytes())?;
-    Ok(())
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let mut differ = 0;
+    for (i, (line, (d, ents))) in text.lines().zip(docs.iter().zip(pred)).enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: invalid JSON", file.display(), i + 1))?;
+        let got: Vec<(u64, u64, &str)> = v["entities"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            e["start"].as_u64().unwrap_or(0),
+                            e["end"].as_u64().unwrap_or(0),
+                            e["label"].as_str().unwrap_or(""),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let want: Vec<(u64, u64, &str)> = ents
+            .iter()
+            .map(|e| (e.start as u64, e.end as u64, e.label.as_str()))
+            .collect();
+        if v["id"].as_str() != Some(d.id.as_str()) || got != want {
+            differ += 1;
+        }
+    }
+    if differ > 0 || text.lines().count() != docs.len() {
+        tracing::warn!(
+            "{name}, fold {k}: `jner predict` found other entities than compare scored in {differ} of {} documents ({})",
+            docs.len(),
+            file.display()
+        );
+    }
+    Ok(peak)
 }
 
 /// One backend over all its folds: the fold spread, and the pooled held-out documents'
@@ -746,4 +834,93 @@ fn command_line() -> String {
         }))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(n: usize) -> Vec<Document> {
+        (0..n)
+            .map(|i| Document::new(format!("d{i}"), "demo", format!("text {i}")))
+            .collect()
+    }
+
+    #[test]
+    fn samples_are_seeded_subsets_in_document_order() {
+        let all = docs(20);
+        let a = sample(&all, 7, 3);
+        assert_eq!(a.len(), 7);
+        let pos: Vec<usize> = a
+            .iter()
+            .map(|d| all.iter().position(|x| x.id == d.id).unwrap())
+            .collect();
+        assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
+        assert_eq!(
+            a.iter().map(|d| &d.id).collect::<Vec<_>>(),
+            sample(&all, 7, 3).iter().map(|d| &d.id).collect::<Vec<_>>()
+        );
+        assert_ne!(
+            a.iter().map(|d| &d.id).collect::<Vec<_>>(),
+            sample(&all, 7, 4).iter().map(|d| &d.id).collect::<Vec<_>>()
+        );
+        assert_eq!(sample(&all, 50, 1).len(), 20);
+    }
+
+    #[test]
+    fn training_samples_draw_documents_with_their_copies() {
+        let mut all = docs(10);
+        all.push(Document::new("d3~copy1", "demo", "text 3"));
+        all.push(Document::new("d3~copy2", "demo", "text 3"));
+        assert_eq!(original_id("d3~copy2"), "d3");
+        assert_eq!(original_id("d3~copy"), "d3~copy");
+        assert_eq!(original_id("a~copyx"), "a~copyx");
+        assert_eq!(distinct(&all).len(), 10);
+        for seed in 0..20 {
+            let s = sample_distinct(&all, 4, seed);
+            let originals = s.iter().filter(|d| !d.id.contains('~')).count();
+            assert_eq!(originals, 4);
+            let has3 = s.iter().any(|d| d.id == "d3");
+            assert_eq!(s.len(), if has3 { 6 } else { 4 }, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn per_backend_values_are_checked_against_the_chosen_backends() {
+        let cnn = crate::backends::parse("cnn").unwrap();
+        let v = per_backend("--epochs-for", &["spacy=3".into()], &[cnn]).unwrap();
+        assert!(std::ptr::eq(v[0].0, cnn) && v[0].1 == "3");
+        let e = per_backend("--epochs-for", &["gliner=3".into()], &[cnn]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--epochs-for gliner=3: gliner is not in --backends"
+        );
+        let e = per_backend("--epochs-for", &["bert=3".into()], &[cnn]).unwrap_err();
+        assert!(e.to_string().contains("unknown backend `bert`"), "{e}");
+    }
+
+    #[test]
+    fn metrics_lines_give_loss_f1_and_training_seconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("metrics.jsonl");
+        std::fs::write(
+            &p,
+            concat!(
+                r#"{"epoch":1,"loss":2.5,"train_seconds":3.0,"eval":{"micro":{"f1":0.25}}}"#,
+                "\n",
+                r#"{"epoch":2,"loss":1.5,"train_seconds":2.0,"eval":null}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        let m = read_metrics(&p).unwrap();
+        assert_eq!(
+            (m[0].0.epoch, m[0].0.loss, m[0].0.f1, m[0].1),
+            (1, 2.5, Some(0.25), 3.0)
+        );
+        assert_eq!((m[1].0.f1, m[1].1), (None, 2.0));
+        std::fs::write(&p, "{\"epoch\":1}\nnot json\n").unwrap();
+        let e = read_metrics(&p).unwrap_err().to_string();
+        assert!(e.ends_with("metrics.jsonl:2: invalid JSON"), "{e}");
+    }
 }
