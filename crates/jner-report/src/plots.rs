@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use resvg::{tiny_skia, usvg};
 
@@ -56,6 +57,52 @@ pub(crate) fn stem(label: &str) -> String {
         .collect()
 }
 
+/// A chart on white with a title, in data coordinates `x` × `y`.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The SVG drawing area plots draw on.
+type Area<'b> = DrawingArea<SVGBackend<'b>, plotters::coord::Shift>;
+
+fn chart<'a, 'b>(
+    name: &str,
+    root: &'a Area<'b>,
+    title: &str,
+    title_size: u32,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<Chart<'a, 'b>, ReportError> {
+    tr!(name, root.fill(&WHITE));
+    Ok(tr!(
+        name,
+        ChartBuilder::on(root)
+            .caption(title, ("sans-serif", title_size))
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x, y)
+    ))
+}
+
+/// Draws the legend of the series drawn so far, then writes the SVG out.
+fn finish<'a, 'b: 'a>(
+    name: &str,
+    chart: &mut Chart<'a, 'b>,
+    root: &Area<'b>,
+    pos: SeriesLabelPosition,
+) -> Result<(), ReportError> {
+    tr!(
+        name,
+        chart
+            .configure_series_labels()
+            .position(pos)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+    );
+    tr!(name, root.present());
+    Ok(())
+}
+
 pub(crate) fn all(c: &Comparison) -> Result<Vec<Plot>, ReportError> {
     let mut out = Vec::new();
     if c.backends
@@ -85,8 +132,8 @@ fn learning(c: &Comparison, f1: bool) -> Result<Plot, ReportError> {
     } else {
         (
             "learning_loss",
-            "Training loss per epoch (mean over folds)",
-            "loss",
+            "Training loss per epoch, relative to epoch 1 (mean over folds)",
+            "loss / loss of epoch 1",
         )
     };
     let series: Vec<(String, Vec<(f64, f64)>)> = c
@@ -110,7 +157,14 @@ fn learning(c: &Comparison, f1: bool) -> Result<Plot, ReportError> {
                         .collect();
                     (!v.is_empty()).then(|| (ep as f64, v.iter().sum::<f64>() / v.len() as f64))
                 })
-                .collect();
+                .collect::<Vec<(f64, f64)>>();
+            // backends' losses are on different scales: each is shown relative to its first
+            let pts = match pts.first() {
+                Some(&(_, first)) if !f1 && first > 0.0 => {
+                    pts.iter().map(|&(x, y)| (x, y / first)).collect()
+                }
+                _ => pts,
+            };
             (b.name.clone(), pts)
         })
         .collect();
@@ -131,16 +185,7 @@ fn learning(c: &Comparison, f1: bool) -> Result<Plot, ReportError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        tr!(name, root.fill(&WHITE));
-        let mut chart = tr!(
-            name,
-            ChartBuilder::on(&root)
-                .caption(title, ("sans-serif", 18))
-                .margin(14)
-                .x_label_area_size(40)
-                .y_label_area_size(56)
-                .build_cartesian_2d(0.5f64..max_x + 0.5, 0f64..max_y)
-        );
+        let mut chart = chart(name, &root, title, 18, 0.5f64..max_x + 0.5, 0f64..max_y)?;
         tr!(
             name,
             chart
@@ -171,16 +216,7 @@ fn learning(c: &Comparison, f1: bool) -> Result<Plot, ReportError> {
                 chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, col.filled())))
             );
         }
-        tr!(
-            name,
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-        );
-        tr!(name, root.present());
+        finish(name, &mut chart, &root, SeriesLabelPosition::UpperRight)?;
     }
     Ok(Plot {
         name: name.into(),
@@ -207,16 +243,14 @@ fn label_bars(c: &Comparison) -> Result<Plot, ReportError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        tr!(name, root.fill(&WHITE));
-        let mut chart = tr!(
+        let mut chart = chart(
             name,
-            ChartBuilder::on(&root)
-                .caption(title, ("sans-serif", 18))
-                .margin(14)
-                .x_label_area_size(40)
-                .y_label_area_size(56)
-                .build_cartesian_2d(0f64..cats.len() as f64, 0f64..1.05f64)
-        );
+            &root,
+            title,
+            18,
+            0f64..cats.len() as f64,
+            0f64..1.05f64,
+        )?;
         tr!(
             name,
             chart
@@ -281,16 +315,7 @@ fn label_bars(c: &Comparison) -> Result<Plot, ReportError> {
                 root.draw(&Text::new(cat.clone(), (px, py + 8), style))
             );
         }
-        tr!(
-            name,
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-        );
-        tr!(name, root.present());
+        finish(name, &mut chart, &root, SeriesLabelPosition::UpperRight)?;
     }
     Ok(Plot {
         name: name.into(),
@@ -333,16 +358,7 @@ fn pr_curve(c: &Comparison, label: &str) -> Result<Plot, ReportError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SMALL).into_drawing_area();
-        tr!(&name, root.fill(&WHITE));
-        let mut chart = tr!(
-            &name,
-            ChartBuilder::on(&root)
-                .caption(&title, ("sans-serif", 15))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(52)
-                .build_cartesian_2d(0f64..1.0f64, 0f64..1.05f64)
-        );
+        let mut chart = chart(&name, &root, &title, 15, 0f64..1.0f64, 0f64..1.05f64)?;
         tr!(
             &name,
             chart
@@ -379,16 +395,7 @@ fn pr_curve(c: &Comparison, label: &str) -> Result<Plot, ReportError> {
                 chart.draw_series(std::iter::once(Circle::new(best, 6, col.stroke_width(2))))
             );
         }
-        tr!(
-            &name,
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-        );
-        tr!(&name, root.present());
+        finish(&name, &mut chart, &root, SeriesLabelPosition::LowerLeft)?;
     }
     Ok(Plot { name, title, svg })
 }

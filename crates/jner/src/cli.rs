@@ -349,6 +349,10 @@ pub struct CompareArgs {
     /// Reuse a non-empty --output-dir: its runs are retrained and its report rewritten.
     #[arg(long)]
     pub overwrite: bool,
+    /// Trains nothing: renders report.md, report.html and plots/ again from DIR/report.json
+    /// (e.g. after an upgrade of jner), into DIR.
+    #[arg(long, value_name = "DIR", conflicts_with = "overwrite")]
+    pub render: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]

@@ -23,6 +23,23 @@ fn data_flags() -> Vec<String> {
     ]
 }
 
+/// The MiniLM encoder of scripts/fetch-minilm.sh, or `None` (the test is skipped) when it was
+/// not fetched; with JNER_REQUIRE_MINILM set (CI), a missing encoder fails the test.
+#[cfg(feature = "torch")]
+fn minilm() -> Option<PathBuf> {
+    let enc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
+    if enc.join("model.safetensors").is_file() {
+        return Some(enc);
+    }
+    assert!(
+        std::env::var_os("JNER_REQUIRE_MINILM").is_none(),
+        "{} has no model.safetensors; run scripts/fetch-minilm.sh",
+        enc.display()
+    );
+    eprintln!("SKIPPED: no MiniLM encoder at {}", enc.display());
+    None
+}
+
 fn with_data<'a>(head: &[&'a str], flags: &'a [String]) -> Vec<&'a str> {
     let mut v = head.to_vec();
     v.extend(flags.iter().map(String::as_str));
@@ -452,16 +469,9 @@ fn gliner_fine_tunes_a_checkpoint_and_takes_new_labels() {
 #[cfg(feature = "torch")]
 #[test]
 fn spanmarker_trains_and_loads_span_marker_checkpoints() {
-    let enc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
-    if !enc.join("model.safetensors").is_file() {
-        assert!(
-            std::env::var_os("JNER_REQUIRE_MINILM").is_none(),
-            "{} has no model.safetensors; run scripts/fetch-minilm.sh",
-            enc.display()
-        );
-        eprintln!("SKIPPED: no MiniLM encoder at {}", enc.display());
+    let Some(enc) = minilm() else {
         return;
-    }
+    };
     let tmp = tempfile::tempdir().unwrap();
     let docs = tmp.path().join("docs.jsonl");
     std::fs::write(
@@ -721,6 +731,19 @@ fn calibrated_thresholds_are_stored_and_applied() {
     );
 }
 
+/// `jner eval --gold --pred --json`: a `compare` fold's predictions scored anew.
+fn rescore(gold: &std::path::Path, pred: &std::path::Path) -> serde_json::Value {
+    let out = ok(&[
+        "eval",
+        "--gold",
+        gold.to_str().unwrap(),
+        "--pred",
+        pred.to_str().unwrap(),
+        "--json",
+    ]);
+    serde_json::from_str(&out).unwrap()
+}
+
 /// `compare` on the demo corpus: every fold's score in report.json is what `jner eval` gives
 /// for that fold's saved predictions, the folds partition the corpus, the spread is the fold
 /// scores' mean and sd, and the report's files are all there.
@@ -756,15 +779,7 @@ fn compare_scores_every_fold_with_the_shared_scorer() {
     for k in 1..=2 {
         let gold = out.join(format!("folds/fold-{k}/eval.jsonl"));
         let pred = out.join(format!("predictions/cnn/fold-{k}.jsonl"));
-        let scored: serde_json::Value = serde_json::from_str(&ok(&[
-            "eval",
-            "--gold",
-            gold.to_str().unwrap(),
-            "--pred",
-            pred.to_str().unwrap(),
-            "--json",
-        ]))
-        .unwrap();
+        let scored = rescore(&gold, &pred);
         let fold = &b["folds"][k - 1];
         assert_eq!(fold["report"]["micro"], scored["micro"], "fold {k}");
         assert_eq!(fold["report"]["per_label"], scored["per_label"], "fold {k}");
@@ -801,6 +816,13 @@ fn compare_scores_every_fold_with_the_shared_scorer() {
     }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("| cnn (3 epochs) |"), "{md}");
+
+    // --render writes the same report again from report.json alone
+    std::fs::remove_file(out.join("report.md")).unwrap();
+    std::fs::remove_dir_all(out.join("plots")).unwrap();
+    ok(&["compare", "--render", o]);
+    assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), md);
+    assert!(out.join("plots/f1_per_label.png").is_file());
 
     // a second run into the same folder is refused, and leaves it as it was
     let before = std::fs::read(out.join("report.json")).unwrap();
@@ -853,16 +875,9 @@ fn compare_checks_every_flag_first() {
 #[cfg(feature = "torch")]
 #[test]
 fn compare_runs_the_transformer_backends() {
-    let enc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
-    if !enc.join("model.safetensors").is_file() {
-        assert!(
-            std::env::var_os("JNER_REQUIRE_MINILM").is_none(),
-            "{} has no model.safetensors; run scripts/fetch-minilm.sh",
-            enc.display()
-        );
-        eprintln!("SKIPPED: no MiniLM encoder at {}", enc.display());
+    let Some(enc) = minilm() else {
         return;
-    }
+    };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("cmp");
     let e = enc.to_str().unwrap();
@@ -917,15 +932,7 @@ fn compare_runs_the_transformer_backends() {
     assert_eq!(std::fs::read_to_string(&gold).unwrap().lines().count(), 5);
     for (i, name) in names.iter().enumerate() {
         let pred = out.join(format!("predictions/{name}/fold-1.jsonl"));
-        let scored: serde_json::Value = serde_json::from_str(&ok(&[
-            "eval",
-            "--gold",
-            gold.to_str().unwrap(),
-            "--pred",
-            pred.to_str().unwrap(),
-            "--json",
-        ]))
-        .unwrap();
+        let scored = rescore(&gold, &pred);
         assert_eq!(
             r["backends"][i]["folds"][0]["report"]["micro"], scored["micro"],
             "{name}"

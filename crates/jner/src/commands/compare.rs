@@ -41,6 +41,9 @@ struct Plan {
 }
 
 pub fn compare(args: &CompareArgs) -> Result<()> {
+    if let Some(dir) = &args.render {
+        return render(dir);
+    }
     let plans = plans(args)?;
     let out = &args.output_dir;
     check_output(out, args.overwrite)?;
@@ -112,6 +115,23 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
         "report: {} ({} and report.json, plots/)",
         out.join("report.html").display(),
         out.join("report.md").display()
+    );
+    Ok(())
+}
+
+/// `--render DIR`: the report files again from `DIR/report.json`.
+fn render(dir: &Path) -> Result<()> {
+    let path = dir.join("report.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let c: Comparison = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a jner compare report", path.display()))?;
+    c.write(dir)
+        .with_context(|| format!("writing the report into {}", dir.display()))?;
+    eprintln!(
+        "report: {} rendered from {}",
+        dir.join("report.html").display(),
+        path.display()
     );
     Ok(())
 }
