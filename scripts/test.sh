@@ -5,7 +5,8 @@
 # fuzz target between the two (JNER_SKIP_FUZZ=1 skips it; it needs nightly and cargo-fuzz).
 # schemathesis runs against `jner serve` after the tests (JNER_SKIP_SCHEMATHESIS=1 skips it);
 # `jner compare` on the demo corpus, with its report opened in headless Chromium
-# (JNER_SKIP_BROWSER=1 skips it).
+# (JNER_SKIP_BROWSER=1 skips it); the Python package's wheel and its pytest suite
+# (scripts/test-python.sh; JNER_SKIP_PYTHON=1 skips it).
 # Tests read the real data from ../shared/data (override with JNER_DATA=/path/to/data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ cargo clippy --all-targets -- -D warnings
 cargo test
 if [[ "${JNER_SKIP_BROWSER:-0}" != 1 ]]; then
   scripts/test-report.sh
+fi
+if [[ "${JNER_SKIP_PYTHON:-0}" != 1 ]]; then
+  scripts/test-python.sh
 fi
 if [[ "${JNER_SKIP_SCHEMATHESIS:-0}" != 1 ]]; then
   # property-based tests of `jner serve` from its /openapi.json (a venv, once)

@@ -1,14 +1,8 @@
 //! `jner`: train, evaluate and serve NER models for minor children, author gender and
 //! biomedical entities. A thin binary over the library crates.
 
-mod backends;
-mod calibrated;
-mod cli;
-mod commands;
-mod data_args;
-mod model;
-
 use clap::Parser;
+use jner::{cli, commands};
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();

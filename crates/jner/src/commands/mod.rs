@@ -4,7 +4,7 @@ mod compare;
 mod data;
 mod distill;
 mod eval;
-mod predict;
+pub mod predict;
 mod pretrain;
 mod redact;
 mod serve;

@@ -70,6 +70,26 @@ pub fn check_score(flag: &str, t: f32) -> Result<()> {
     Ok(())
 }
 
+/// Refuses labels a fixed-label model does not know, naming them (`model` names the model).
+pub fn check_labels(rec: &dyn Recognizer, labels: Option<&[String]>, model: &str) -> Result<()> {
+    let Some(labels) = labels else {
+        return Ok(());
+    };
+    if rec.zero_shot() {
+        return Ok(());
+    }
+    let unknown: Vec<&String> = labels
+        .iter()
+        .filter(|l| !rec.labels().contains(l))
+        .collect();
+    anyhow::ensure!(
+        unknown.is_empty(),
+        "--labels: {model} cannot look for {unknown:?}: it only knows {:?} and does not take new labels (the gliner backend does)",
+        rec.labels()
+    );
+    Ok(())
+}
+
 impl Detector {
     /// Checks the flags, then loads the model (so a bad flag fails before a slow load).
     pub fn new(
@@ -99,20 +119,12 @@ impl Detector {
         if let Some(n) = args.threads {
             rec.set_threads(n);
         }
-        if labels.is_some() && !rec.zero_shot() {
-            // checked here too so the error comes before any input is read
-            let unknown: Vec<&String> = labels
-                .iter()
-                .flatten()
-                .filter(|l| !rec.labels().contains(l))
-                .collect();
-            anyhow::ensure!(
-                unknown.is_empty(),
-                "--labels: {} cannot look for {unknown:?}: it only knows {:?} and does not take new labels (the gliner backend does)",
-                args.model.display(),
-                rec.labels()
-            );
-        }
+        // checked here too so the error comes before any input is read
+        check_labels(
+            rec.as_ref(),
+            labels.as_deref(),
+            &args.model.display().to_string(),
+        )?;
         Ok(Detector {
             rec,
             opts: PredictOptions {

@@ -1,0 +1,224 @@
+//! The `jner` Python package's native module (`jner._jner`): load a model folder, predict
+//! (the GIL released while the model runs), score with the shared scorer. The Python side
+//! (`python/jner/`) re-exports it with type stubs.
+
+use std::path::PathBuf;
+
+use jner_corpus::offsets::CharIndex;
+use jner_corpus::{PredictOptions, Recognizer};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
+
+/// An error of jner as a Python `ValueError` with jner's own message (and its causes).
+fn py_err(e: anyhow::Error) -> PyErr {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !msg.contains(&c) {
+            msg.push_str(": ");
+            msg.push_str(&c);
+        }
+    }
+    PyValueError::new_err(msg)
+}
+
+/// One entity: character offsets into the text (as Python indexes `str`), its label, its
+/// confidence and its text.
+#[pyclass(module = "jner", frozen, get_all, eq)]
+#[derive(Clone, PartialEq)]
+struct Entity {
+    start: usize,
+    end: usize,
+    label: String,
+    score: f32,
+    text: String,
+}
+
+#[pymethods]
+impl Entity {
+    fn __repr__(&self) -> String {
+        format!(
+            "Entity(start={}, end={}, label={:?}, score={:.4}, text={:?})",
+            self.start, self.end, self.label, self.score, self.text
+        )
+    }
+
+    /// The entity as a dict (the keys of `jner predict`'s JSONL).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let d = pyo3::types::PyDict::new(py);
+        d.set_item("start", self.start)?;
+        d.set_item("end", self.end)?;
+        d.set_item("label", &self.label)?;
+        d.set_item("score", self.score)?;
+        d.set_item("text", &self.text)?;
+        Ok(d)
+    }
+}
+
+/// A loaded model folder (any backend).
+#[pyclass(module = "jner", frozen)]
+struct Model {
+    rec: Box<dyn Recognizer>,
+    backend: &'static str,
+    path: PathBuf,
+}
+
+#[pymethods]
+impl Model {
+    /// The labels it predicts (a zero-shot model: those it was trained on).
+    #[getter]
+    fn labels(&self) -> Vec<String> {
+        self.rec.labels().to_vec()
+    }
+
+    /// `cnn`, `spanmarker` or `gliner`.
+    #[getter]
+    fn backend(&self) -> &str {
+        self.backend
+    }
+
+    /// Whether `predict(labels=...)` takes names it was not trained on.
+    #[getter]
+    fn zero_shot(&self) -> bool {
+        self.rec.zero_shot()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Model(backend={:?}, path={:?}, labels={:?})",
+            self.backend,
+            self.path.display().to_string(),
+            self.rec.labels()
+        )
+    }
+
+    /// The entities of each text (a `str` is one text), as `jner predict` finds them.
+    #[pyo3(signature = (texts, labels=None, threshold=None, batch_size=64))]
+    fn predict(
+        &self,
+        py: Python<'_>,
+        texts: &Bound<'_, PyAny>,
+        labels: Option<Vec<String>>,
+        threshold: Option<f32>,
+        batch_size: usize,
+    ) -> PyResult<Vec<Vec<Entity>>> {
+        let texts: Vec<String> = if let Ok(s) = texts.downcast::<PyString>() {
+            vec![s.extract::<String>()?]
+        } else if let Ok(l) = texts.downcast::<PyList>() {
+            l.iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    t.extract::<String>().map_err(|_| {
+                        PyTypeError::new_err(format!(
+                            "texts[{i}]: expected a str, got {}",
+                            t.get_type().name().map_or("?".into(), |n| n.to_string())
+                        ))
+                    })
+                })
+                .collect::<PyResult<_>>()?
+        } else {
+            return Err(PyTypeError::new_err(
+                "texts: expected a str or a list of str",
+            ));
+        };
+        if let Some(t) = threshold {
+            jner::commands::predict::check_score("threshold", t).map_err(py_err)?;
+        }
+        if batch_size == 0 {
+            return Err(PyValueError::new_err("batch_size must be at least 1"));
+        }
+        if let Some(l) = &labels {
+            if l.iter().all(|x| x.trim().is_empty()) {
+                return Err(PyValueError::new_err("labels names no label"));
+            }
+        }
+        let labels: Option<Vec<String>> = labels.map(|l| {
+            l.into_iter()
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        });
+        jner::commands::predict::check_labels(
+            self.rec.as_ref(),
+            labels.as_deref(),
+            &self.path.display().to_string(),
+        )
+        .map_err(py_err)?;
+        let opts = PredictOptions {
+            threshold,
+            batch_size,
+            labels,
+            ..PredictOptions::default()
+        };
+        let rec = &self.rec;
+        let found = py.allow_threads(|| {
+            let mut out = Vec::with_capacity(texts.len());
+            for chunk in texts.chunks(batch_size) {
+                let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                let preds = rec
+                    .predict(&refs, &opts)
+                    .map_err(|e| format!("prediction failed: {e}"))?;
+                for (t, ents) in chunk.iter().zip(preds) {
+                    let idx = CharIndex::new(t);
+                    let at = |c: usize| idx.to_byte(c).unwrap_or(t.len());
+                    out.push(
+                        ents.into_iter()
+                            .map(|e| {
+                                let (a, b) = (at(e.start), at(e.end));
+                                Entity {
+                                    text: t[a..b.max(a)].to_string(),
+                                    start: e.start,
+                                    end: e.end,
+                                    label: e.label,
+                                    score: e.score,
+                                }
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            Ok::<_, String>(out)
+        });
+        found.map_err(PyValueError::new_err)
+    }
+}
+
+/// Loads a model folder (`jner train`'s `best/` or `final/`, or a checkpoint its Python
+/// library saved). `verify` checks the weights against the sha256 in `jner.json`.
+#[pyfunction]
+#[pyo3(signature = (path, device="cpu", verify=true))]
+fn load(py: Python<'_>, path: PathBuf, device: &str, verify: bool) -> PyResult<Model> {
+    if device != "cpu" {
+        return Err(PyValueError::new_err(format!(
+            "device {device:?}: this jner loads models on the CPU (\"cpu\"); a GPU needs a build with the torch feature and is not wired into the Python package yet"
+        )));
+    }
+    let (backend, rec) = py
+        .allow_threads(|| jner::model::load_named(&path, verify))
+        .map_err(py_err)?;
+    Ok(Model { rec, backend, path })
+}
+
+/// Scores predictions against gold with jner's one scorer: two JSONL files (gold documents
+/// with `spans`, predictions with `entities`, matched by `id`), as `jner eval --gold --pred`.
+/// Returns the report as a dict (`micro`, `macro_avg`, `per_label`, `errors`, `documents`).
+#[pyfunction]
+fn evaluate(py: Python<'_>, gold: PathBuf, pred: PathBuf) -> PyResult<PyObject> {
+    let report = py
+        .allow_threads(|| jner_eval::score_jsonl_files(&gold, &pred))
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let text = serde_json::to_string(&report).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let json = py.import("json")?;
+    Ok(json.call_method1("loads", (text,))?.unbind())
+}
+
+#[pymodule]
+fn _jner(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Entity>()?;
+    m.add_class::<Model>()?;
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

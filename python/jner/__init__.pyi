@@ -1,0 +1,52 @@
+from os import PathLike
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+__version__: str
+
+class Entity:
+    """One entity: character offsets into its text, label, confidence in [0, 1], text."""
+
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def text(self) -> str: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+class Model:
+    """A loaded model folder of any backend (cnn, spanmarker, gliner)."""
+
+    @property
+    def labels(self) -> List[str]: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def zero_shot(self) -> bool: ...
+    def predict(
+        self,
+        texts: Union[str, List[str]],
+        labels: Optional[Sequence[str]] = None,
+        threshold: Optional[float] = None,
+        batch_size: int = 64,
+    ) -> List[List[Entity]]:
+        """The entities of each text (a str is one text), as `jner predict` finds them.
+
+        Raises ValueError with jner's message for a threshold outside [0, 1], labels a
+        fixed-label model does not know, or a failed prediction; TypeError for texts that
+        are not str."""
+        ...
+
+def load(path: Union[str, PathLike[str]], device: str = "cpu", verify: bool = True) -> Model:
+    """Loads a model folder (`jner train`'s best/ or final/, or a checkpoint its Python
+    library saved). Raises ValueError naming the file when it cannot."""
+    ...
+
+def evaluate(gold: Union[str, PathLike[str]], pred: Union[str, PathLike[str]]) -> Dict[str, Any]:
+    """Scores a predictions JSONL file against a gold JSONL file with jner's one scorer
+    (`jner eval --gold --pred --json`)."""
+    ...

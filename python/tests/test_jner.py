@@ -1,0 +1,110 @@
+"""The Python package against the `jner` binary: the same entities as `jner predict`, the same
+scores as `jner eval`, jner's messages as Python exceptions.
+
+JNER_BIN names the binary (default target/debug/jner); the demo model is trained here."""
+
+import json
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+import jner
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("JNER_BIN", str(ROOT / "target" / "debug" / "jner"))
+
+
+def run(*args):
+    return subprocess.run([BIN, *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    d = tmp_path_factory.mktemp("demo")
+    run("train", "--demo", "--epochs", "10", "--threads", "1", "--output-dir", str(d / "run"))
+    run("data", "export", "--demo", "--output", str(d / "docs.jsonl"))
+    run("predict", "--model", str(d / "run" / "final"), "--input", str(d / "docs.jsonl"),
+        "--output", str(d / "pred.jsonl"))
+    docs = [json.loads(l) for l in (d / "docs.jsonl").read_text().splitlines()]
+    pred = [json.loads(l) for l in (d / "pred.jsonl").read_text().splitlines()]
+    return d, docs, pred
+
+
+def test_predictions_equal_jner_predict(demo):
+    d, docs, pred = demo
+    model = jner.load(d / "run" / "final")
+    assert model.backend == "cnn" and not model.zero_shot
+    assert "MinorChild" in model.labels
+    got = model.predict([x["text"] for x in docs])
+    assert len(got) == len(docs)
+    found = 0
+    for doc, ents, want in zip(docs, got, pred):
+        assert [(e.start, e.end, e.label, e.text) for e in ents] == [
+            (w["start"], w["end"], w["label"], w["text"]) for w in want["entities"]
+        ], doc["id"]
+        for e, w in zip(ents, want["entities"]):
+            assert e.score == pytest.approx(w["score"], abs=1e-6)
+            assert doc["text"][e.start:e.end] == e.text  # offsets index the Python str
+            assert e.to_dict()["label"] == e.label
+        found += len(ents)
+    assert found > 0, "the demo model finds nothing: the comparison would be empty"
+    # a str is one text
+    assert model.predict(docs[0]["text"]) == got[:1]
+
+
+def test_threshold_and_labels(demo):
+    d, docs, _ = demo
+    model = jner.load(d / "run" / "final")
+    texts = [x["text"] for x in docs]
+    all_ents = [e for ents in model.predict(texts) for e in ents]
+    t = sorted(e.score for e in all_ents)[len(all_ents) // 2]
+    high = [e for ents in model.predict(texts, threshold=t) for e in ents]
+    assert high and all(e.score >= t for e in high) and len(high) < len(all_ents)
+    only = [e for ents in model.predict(texts, labels=["MinorChild"]) for e in ents]
+    assert only and all(e.label == "MinorChild" for e in only)
+
+
+def test_errors_are_python_exceptions_with_jner_messages(demo, tmp_path):
+    d, _, _ = demo
+    model = jner.load(d / "run" / "final")
+    with pytest.raises(ValueError, match=r"threshold must be a number in \[0, 1\], got 2"):
+        model.predict(["x"], threshold=2.0)
+    with pytest.raises(ValueError, match=r"cannot look for \[\"Medication\"\]: it only knows"):
+        model.predict(["x"], labels=["Medication"])
+    with pytest.raises(TypeError, match=r"texts\[1\]: expected a str, got int"):
+        model.predict(["x", 3])
+    with pytest.raises(ValueError, match="is not a jner model folder"):
+        jner.load(tmp_path)
+    # the CLI says the same
+    cli = subprocess.run([BIN, "predict", "--model", str(tmp_path), "--input", "/dev/null"],
+                         capture_output=True, text=True)
+    assert cli.returncode == 2 and "is not a jner model folder" in cli.stderr
+
+
+def test_evaluate_equals_jner_eval(demo):
+    d, _, _ = demo
+    gold, pred = d / "docs.jsonl", d / "pred.jsonl"
+    report = jner.evaluate(gold, pred)
+    assert report == json.loads(run("eval", "--gold", str(gold), "--pred", str(pred), "--json"))
+    assert report["documents"] == 29
+
+
+def test_threads_share_one_model(demo):
+    d, docs, _ = demo
+    model = jner.load(d / "run" / "final")
+    texts = [x["text"] for x in docs]
+    want = model.predict(texts)
+    out = [None] * 4
+
+    def work(i):
+        out[i] = model.predict(texts)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert all(o == want for o in out)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The Python package: lints of its native module, an abi3 wheel built with maturin (dev
+# profile), installed into a venv (.venv-python), and pytest against the `jner` binary
+# (python/tests: the same entities as `jner predict`, the same scores as `jner eval`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo clippy -p jner-py --all-targets -- -D warnings
+cargo build -q -p jner
+venv=.venv-python
+if [[ ! -x $venv/bin/maturin || ! -x $venv/bin/pytest ]]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "maturin>=1.5,<2" pytest
+fi
+rm -rf target/wheels
+(cd python && "../$venv/bin/maturin" build --profile dev -o ../target/wheels)
+"$venv/bin/pip" install -q --force-reinstall --no-deps target/wheels/jner-*.whl
+JNER_BIN=target/debug/jner "$venv/bin/pytest" -q python/tests
