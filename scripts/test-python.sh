@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The Python package: lints of its native module, an abi3 wheel built with maturin (dev
 # profile), installed into a venv (.venv-python), and pytest against the `jner` binary
-# (python/tests: the same entities as `jner predict`, the same scores as `jner eval`).
+# (python/tests: the same entities as `jner predict`, the same scores as `jner eval`; the
+# spaCy component on a blank English pipeline, in one process and in n_process=2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo clippy -p jner-py --all-targets -- -D warnings
 cargo build -q -p jner
 venv=.venv-python
-if [[ ! -x $venv/bin/maturin || ! -x $venv/bin/pytest ]]; then
+if [[ ! -x $venv/bin/maturin || ! -x $venv/bin/pytest ]] || ! "$venv/bin/python" -c "import spacy" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "maturin>=1.5,<2" pytest
+  "$venv/bin/pip" install -q "maturin>=1.5,<2" pytest "spacy>=3.7,<4"
 fi
 rm -rf target/wheels
 (cd python && "../$venv/bin/maturin" build --profile dev -o ../target/wheels)

@@ -4,33 +4,14 @@ scores as `jner eval`, jner's messages as Python exceptions.
 JNER_BIN names the binary (default target/debug/jner); the demo model is trained here."""
 
 import json
-import os
 import subprocess
 import threading
-from pathlib import Path
 
 import pytest
 
 import jner
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = os.environ.get("JNER_BIN", str(ROOT / "target" / "debug" / "jner"))
-
-
-def run(*args):
-    return subprocess.run([BIN, *args], check=True, capture_output=True, text=True).stdout
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    d = tmp_path_factory.mktemp("demo")
-    run("train", "--demo", "--epochs", "10", "--threads", "1", "--output-dir", str(d / "run"))
-    run("data", "export", "--demo", "--output", str(d / "docs.jsonl"))
-    run("predict", "--model", str(d / "run" / "final"), "--input", str(d / "docs.jsonl"),
-        "--output", str(d / "pred.jsonl"))
-    docs = [json.loads(l) for l in (d / "docs.jsonl").read_text().splitlines()]
-    pred = [json.loads(l) for l in (d / "pred.jsonl").read_text().splitlines()]
-    return d, docs, pred
+from conftest import BIN, run
 
 
 def test_predictions_equal_jner_predict(demo):
