@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 "$JNER" train --demo --epochs 5 --output-dir "$tmp/m" >/dev/null 2>&1
-head -c 32 /dev/urandom >"$tmp/key"
+head -c 32 /dev/urandom | base64 >"$tmp/key"  # text: raw bytes may start or end with whitespace, which is trimmed
 "$JNER" serve --model "$tmp/m/best" --addr 127.0.0.1:0 --key-file "$tmp/key" \
   --max-texts 64 --max-text-chars 20000 2>"$tmp/serve.log" &
 pid=$!
