@@ -40,6 +40,20 @@ class Model:
         fixed-label model does not know, or a failed prediction; TypeError for texts that
         are not str."""
         ...
+    def redact(
+        self,
+        texts: Union[str, List[str]],
+        operators: Optional[Dict[str, str]] = None,
+        key_file: Optional[Union[str, PathLike[str]]] = None,
+        merge_adjacent: bool = False,
+        labels: Optional[Sequence[str]] = None,
+        threshold: Optional[float] = None,
+        batch_size: int = 64,
+    ) -> List[str]:
+        """Each text with its entities anonymized by the operators of `jner redact`:
+        `operators` maps a label (or "*") to a spec such as "replace:numbered", "mask:#",
+        "remove", "hash" or "encrypt" (the last two need `key_file`)."""
+        ...
 
 def load(path: Union[str, PathLike[str]], device: str = "cpu", verify: bool = True) -> Model:
     """Loads a model folder (`jner train`'s best/ or final/, or a checkpoint its Python

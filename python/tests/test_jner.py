@@ -89,3 +89,26 @@ def test_threads_share_one_model(demo):
     for th in threads:
         th.join()
     assert all(o == want for o in out)
+
+
+def test_redact_equals_jner_redact(demo, tmp_path):
+    d, docs, _ = demo
+    model = jner.load(d / "run" / "final")
+    key = tmp_path / "key"
+    key.write_text("k" * 40)
+    ops = {"MinorChild": "replace:numbered", "*": "mask:#"}
+    got = model.redact([x["text"] for x in docs], operators=ops)
+    out = tmp_path / "r.jsonl"
+    run("redact", "--model", str(d / "run" / "final"), "--input", str(d / "docs.jsonl"),
+        "--output", str(out), "--operator", "MinorChild=replace:numbered", "--operator", "*=mask:#")
+    want = [json.loads(l)["text"] for l in out.read_text().splitlines()]
+    assert got == want
+    assert any(g != x["text"] for g, x in zip(got, docs)), "nothing was redacted"
+    hashed = model.redact([x["text"] for x in docs], operators={"*": "hash"}, key_file=key)
+    run("redact", "--model", str(d / "run" / "final"), "--input", str(d / "docs.jsonl"),
+        "--output", str(out), "--operator", "*=hash", "--key-file", str(key))
+    assert hashed == [json.loads(l)["text"] for l in out.read_text().splitlines()]
+    with pytest.raises(ValueError, match="needs a key"):
+        model.redact(["x"], operators={"*": "encrypt"})
+    with pytest.raises(ValueError, match="operators: "):
+        model.redact(["x"], operators={"*": "shred"})

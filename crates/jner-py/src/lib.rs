@@ -103,25 +103,117 @@ impl Model {
         threshold: Option<f32>,
         batch_size: usize,
     ) -> PyResult<Vec<Vec<Entity>>> {
-        let texts: Vec<String> = if let Ok(s) = texts.downcast::<PyString>() {
-            vec![s.extract::<String>()?]
-        } else if let Ok(l) = texts.downcast::<PyList>() {
-            l.iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    t.extract::<String>().map_err(|_| {
-                        PyTypeError::new_err(format!(
-                            "texts[{i}]: expected a str, got {}",
-                            t.get_type().name().map_or("?".into(), |n| n.to_string())
-                        ))
+        let texts = text_list(texts)?;
+        let found = self.find(py, &texts, labels, threshold, batch_size)?;
+        Ok(texts
+            .iter()
+            .zip(found)
+            .map(|(t, ents)| {
+                let idx = CharIndex::new(t);
+                let at = |c: usize| idx.to_byte(c).unwrap_or(t.len());
+                ents.into_iter()
+                    .map(|e| {
+                        let (a, b) = (at(e.start), at(e.end));
+                        Entity {
+                            text: t[a..b.max(a)].to_string(),
+                            start: e.start,
+                            end: e.end,
+                            label: e.label,
+                            score: e.score,
+                        }
                     })
-                })
-                .collect::<PyResult<_>>()?
-        } else {
-            return Err(PyTypeError::new_err(
-                "texts: expected a str or a list of str",
-            ));
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Each text with its entities anonymized by the operators of `jner redact` / `jner
+    /// serve`: `operators` maps a label (or `*`) to a spec such as `replace`, `mask:*`,
+    /// `hash`, `encrypt`; `key_file` holds the key `hash` and `encrypt` need.
+    #[pyo3(signature = (texts, operators=None, key_file=None, merge_adjacent=false, labels=None, threshold=None, batch_size=64))]
+    #[allow(clippy::too_many_arguments)]
+    fn redact(
+        &self,
+        py: Python<'_>,
+        texts: &Bound<'_, PyAny>,
+        operators: Option<std::collections::BTreeMap<String, String>>,
+        key_file: Option<PathBuf>,
+        merge_adjacent: bool,
+        labels: Option<Vec<String>>,
+        threshold: Option<f32>,
+        batch_size: usize,
+    ) -> PyResult<Vec<String>> {
+        let texts = text_list(texts)?;
+        let mut policy = jner_redact::Policy {
+            merge_adjacent,
+            ..jner_redact::Policy::default()
         };
+        for (label, spec) in operators.unwrap_or_default() {
+            policy
+                .set(&format!("{label}={spec}"))
+                .map_err(|e| PyValueError::new_err(format!("operators: {e}")))?;
+        }
+        let keys = match &key_file {
+            Some(f) => Some(
+                jner_redact::Keys::from_file(f)
+                    .map_err(|e| PyValueError::new_err(e.to_string()))?,
+            ),
+            None => None,
+        };
+        if let (Some(op), None) = (policy.needs_key(), &keys) {
+            return Err(PyValueError::new_err(format!(
+                "operator {op} needs a key: pass key_file=FILE (at least 32 bytes)"
+            )));
+        }
+        let found = self.find(py, &texts, labels, threshold, batch_size)?;
+        py.allow_threads(|| {
+            texts
+                .iter()
+                .zip(&found)
+                .map(|(t, ents)| {
+                    jner_redact::redact(t, ents, &policy, keys.as_ref())
+                        .map(|r| r.text)
+                        .map_err(|e| PyValueError::new_err(e.to_string()))
+                })
+                .collect()
+        })
+    }
+}
+
+/// `texts`: one `str`, or a list of them.
+fn text_list(texts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if let Ok(s) = texts.downcast::<PyString>() {
+        return Ok(vec![s.extract::<String>()?]);
+    }
+    let Ok(l) = texts.downcast::<PyList>() else {
+        return Err(PyTypeError::new_err(
+            "texts: expected a str or a list of str",
+        ));
+    };
+    l.iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.extract::<String>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "texts[{i}]: expected a str, got {}",
+                    t.get_type().name().map_or("?".into(), |n| n.to_string())
+                ))
+            })
+        })
+        .collect()
+}
+
+impl Model {
+    /// The model's entities of each text (character offsets), with the GIL released; the
+    /// arguments checked as `jner predict` checks them.
+    fn find(
+        &self,
+        py: Python<'_>,
+        texts: &[String],
+        labels: Option<Vec<String>>,
+        threshold: Option<f32>,
+        batch_size: usize,
+    ) -> PyResult<Vec<Vec<jner_corpus::Entity>>> {
         if let Some(t) = threshold {
             jner::commands::predict::check_score("threshold", t).map_err(py_err)?;
         }
@@ -152,35 +244,18 @@ impl Model {
             ..PredictOptions::default()
         };
         let rec = &self.rec;
-        let found = py.allow_threads(|| {
+        py.allow_threads(|| {
             let mut out = Vec::with_capacity(texts.len());
             for chunk in texts.chunks(batch_size) {
                 let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-                let preds = rec
-                    .predict(&refs, &opts)
-                    .map_err(|e| format!("prediction failed: {e}"))?;
-                for (t, ents) in chunk.iter().zip(preds) {
-                    let idx = CharIndex::new(t);
-                    let at = |c: usize| idx.to_byte(c).unwrap_or(t.len());
-                    out.push(
-                        ents.into_iter()
-                            .map(|e| {
-                                let (a, b) = (at(e.start), at(e.end));
-                                Entity {
-                                    text: t[a..b.max(a)].to_string(),
-                                    start: e.start,
-                                    end: e.end,
-                                    label: e.label,
-                                    score: e.score,
-                                }
-                            })
-                            .collect(),
-                    );
-                }
+                out.extend(
+                    rec.predict(&refs, &opts)
+                        .map_err(|e| format!("prediction failed: {e}"))?,
+                );
             }
             Ok::<_, String>(out)
-        });
-        found.map_err(PyValueError::new_err)
+        })
+        .map_err(PyValueError::new_err)
     }
 }
 
