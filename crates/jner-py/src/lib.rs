@@ -12,15 +12,7 @@ use pyo3::types::{PyList, PyString};
 
 /// An error of jner as a Python `ValueError` with jner's own message (and its causes).
 fn py_err(e: anyhow::Error) -> PyErr {
-    let mut msg = e.to_string();
-    for cause in e.chain().skip(1) {
-        let c = cause.to_string();
-        if !msg.contains(&c) {
-            msg.push_str(": ");
-            msg.push_str(&c);
-        }
-    }
-    PyValueError::new_err(msg)
+    PyValueError::new_err(jner::error_text(&e))
 }
 
 /// One entity: character offsets into the text (as Python indexes `str`), its label, its

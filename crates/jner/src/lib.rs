@@ -8,3 +8,17 @@ pub mod cli;
 pub mod commands;
 pub mod data_args;
 pub mod model;
+
+/// The error and its causes, each cause once: library errors already include their OS error
+/// in their own text (`path: No such file or directory`), which `{:#}` would print twice.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !msg.contains(&c) {
+            msg.push_str(": ");
+            msg.push_str(&c);
+        }
+    }
+    msg
+}

@@ -24,22 +24,8 @@ fn main() -> std::process::ExitCode {
     match commands::run(cli.command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", error_text(&e));
+            eprintln!("error: {}", jner::error_text(&e));
             std::process::ExitCode::from(2)
         }
     }
-}
-
-/// The error and its causes, each cause once: library errors already include their OS error
-/// in their own text (`path: No such file or directory`), which `{:#}` would print twice.
-fn error_text(e: &anyhow::Error) -> String {
-    let mut msg = e.to_string();
-    for cause in e.chain().skip(1) {
-        let c = cause.to_string();
-        if !msg.contains(&c) {
-            msg.push_str(": ");
-            msg.push_str(&c);
-        }
-    }
-    msg
 }
