@@ -1,5 +1,5 @@
 from os import PathLike
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union, overload
 
 __version__: str
 
@@ -40,6 +40,7 @@ class Model:
         fixed-label model does not know, or a failed prediction; TypeError for texts that
         are not str."""
         ...
+    @overload
     def redact(
         self,
         texts: Union[str, List[str]],
@@ -49,10 +50,25 @@ class Model:
         labels: Optional[Sequence[str]] = None,
         threshold: Optional[float] = None,
         batch_size: int = 64,
-    ) -> List[str]:
+        with_entities: Literal[False] = False,
+    ) -> List[str]: ...
+    @overload
+    def redact(
+        self,
+        texts: Union[str, List[str]],
+        operators: Optional[Dict[str, str]] = None,
+        key_file: Optional[Union[str, PathLike[str]]] = None,
+        merge_adjacent: bool = False,
+        labels: Optional[Sequence[str]] = None,
+        threshold: Optional[float] = None,
+        batch_size: int = 64,
+        *,
+        with_entities: Literal[True],
+    ) -> List[Tuple[str, List[Entity]]]:
         """Each text with its entities anonymized by the operators of `jner redact`:
         `operators` maps a label (or "*") to a spec such as "replace:numbered", "mask:#",
-        "remove", "hash" or "encrypt" (the last two need `key_file`)."""
+        "remove", "hash" or "encrypt" (the last two need `key_file`). With
+        `with_entities=True`, each item is `(redacted_text, entities)` from one prediction."""
         ...
 
 def load(path: Union[str, PathLike[str]], device: str = "cpu", verify: bool = True) -> Model:
@@ -63,4 +79,13 @@ def load(path: Union[str, PathLike[str]], device: str = "cpu", verify: bool = Tr
 def evaluate(gold: Union[str, PathLike[str]], pred: Union[str, PathLike[str]]) -> Dict[str, Any]:
     """Scores a predictions JSONL file against a gold JSONL file with jner's one scorer
     (`jner eval --gold --pred --json`)."""
+    ...
+
+def train(**flags: Any) -> Dict[str, Any]:
+    """`jner train` in this process, each keyword one of its flags: `backend="cnn"`,
+    `epochs=3`, `output_dir="run"`, `train_jsonl=...`, `labels=["MinorChild"]`,
+    `set={"depth": 4}`, `overwrite=True` (True: the flag alone; False or None: left out; a
+    list: the flag once per item). Returns the run's report: `output_dir`, `best`, `final`,
+    `run` (run.json), `epochs` (metrics.jsonl, a dict per epoch) and, for cnn,
+    `train_report`. Raises ValueError with jner's message for a bad flag or run."""
     ...

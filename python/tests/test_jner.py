@@ -112,3 +112,41 @@ def test_redact_equals_jner_redact(demo, tmp_path):
         model.redact(["x"], operators={"*": "encrypt"})
     with pytest.raises(ValueError, match="operators: "):
         model.redact(["x"], operators={"*": "shred"})
+    pairs = model.redact([x["text"] for x in docs], operators=ops, with_entities=True)
+    assert [r for r, _ in pairs] == got
+    assert [ents for _, ents in pairs] == model.predict([x["text"] for x in docs])
+
+
+def test_train_equals_jner_train(demo, tmp_path):
+    """jner.train(**flags) is `jner train` with those flags: the same epochs and the same
+    model (the demo model was trained by the binary with these flags)."""
+    d, docs, _ = demo
+    report = jner.train(demo=True, epochs=10, threads=1, output_dir=tmp_path / "run")
+    assert report["output_dir"] == str(tmp_path / "run")
+    assert report["final"] == str(tmp_path / "run" / "final")
+    assert report["run"]["identity"]["backend"] == "cnn"
+    want = [json.loads(l) for l in (d / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(report["epochs"]) == len(want) == 10
+    for got, w in zip(report["epochs"], want):
+        assert got["epoch"] == w["epoch"]
+        assert got["eval"] == w["eval"], got["epoch"]
+    assert report["train_report"]["best_epoch"] == json.loads(
+        (d / "run" / "train_report.json").read_text())["best_epoch"]
+    texts = [x["text"] for x in docs]
+    assert jner.load(report["final"]).predict(texts) == jner.load(d / "run" / "final").predict(texts)
+
+
+def test_train_errors_name_the_flag_and_write_nothing(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match="--epochs must be at least 1"):
+        jner.train(demo=True, epochs=0, output_dir=out)
+    with pytest.raises(ValueError, match="unexpected argument '--colour'"):
+        jner.train(demo=True, colour="red", output_dir=out)
+    with pytest.raises(ValueError, match="invalid value 'bert' for '--backend"):
+        jner.train(demo=True, backend="bert", output_dir=out)
+    assert not out.exists()
+    # a run folder that holds a run is refused without overwrite=True, as by the CLI
+    jner.train(demo=True, epochs=1, threads=1, output_dir=out)
+    with pytest.raises(ValueError, match="overwrite"):
+        jner.train(demo=True, epochs=1, output_dir=out)
+    assert jner.train(demo=True, epochs=1, threads=1, output_dir=out, overwrite=True)["final"]

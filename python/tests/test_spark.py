@@ -74,3 +74,49 @@ def test_screen_checks_its_arguments(spark, demo):
         jner.spark.screen(df, model=str(d / "run" / "final"))
     with pytest.raises(ValueError, match="give model=PATH"):
         jner.spark.screen(df, text_col="body")
+
+
+def test_screen_redacted_equals_jner_redact(spark, demo, tmp_path):
+    import jner.spark
+
+    d, _, _ = demo
+    model = d / "run" / "final"
+    lines = (DATA / "unlabeled" / "reviews.jsonl").read_text().splitlines()[:1000]
+    rows = [json.loads(l) for l in lines]
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in rows))
+    run("redact", "--model", str(model), "--input", str(texts), "--output", str(tmp_path / "r.jsonl"),
+        "--operator", "MinorChild=replace:numbered", "--operator", "*=mask:#")
+    want = {json.loads(l)["id"]: json.loads(l)["text"]
+            for l in (tmp_path / "r.jsonl").read_text().splitlines()}
+    pdf = pd.DataFrame({"id": [r["id"] for r in rows] + ["null"],
+                        "text": [r["text"] for r in rows] + [None]})
+    df = spark.createDataFrame(pdf).repartition(3)
+    ops = {"MinorChild": "replace:numbered", "*": "mask:#"}
+    out = jner.spark.screen(df, model=str(model), redacted="clean", operators=ops).collect()
+    assert len(out) == len(rows) + 1
+    changed = 0
+    for row in out:
+        if row["id"] == "null":
+            assert row["clean"] is None and row["entities"] == []
+            continue
+        assert row["clean"] == want[row["id"]], row["id"]
+        assert bool(row["entities"]) == (row["clean"] != row["text"]), row["id"]
+        changed += row["clean"] != row["text"]
+    assert changed > 0
+
+
+def test_screen_redacted_checks_its_arguments(spark, demo):
+    import jner.spark
+
+    d, _, _ = demo
+    model = str(d / "run" / "final")
+    df = spark.createDataFrame(pd.DataFrame({"text": ["x"]}))
+    with pytest.raises(ValueError, match="need redacted=COLUMN"):
+        jner.spark.screen(df, model=model, operators={"*": "mask"})
+    with pytest.raises(ValueError, match="the output column 'text' already exists"):
+        jner.spark.screen(df, model=model, redacted="text")
+    with pytest.raises(ValueError, match="needs a key"):
+        jner.spark.screen(df, model=model, redacted="clean", operators={"*": "hash"})
+    with pytest.raises(ValueError, match="operators: "):
+        jner.spark.screen(df, model=model, redacted="clean", operators={"*": "shred"})

@@ -8,7 +8,7 @@ use jner_corpus::offsets::CharIndex;
 use jner_corpus::{PredictOptions, Recognizer};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::{PyDict, PyList, PyString};
 
 /// An error of jner as a Python `ValueError` with jner's own message (and its causes).
 fn py_err(e: anyhow::Error) -> PyErr {
@@ -100,29 +100,15 @@ impl Model {
         Ok(texts
             .iter()
             .zip(found)
-            .map(|(t, ents)| {
-                let idx = CharIndex::new(t);
-                let at = |c: usize| idx.to_byte(c).unwrap_or(t.len());
-                ents.into_iter()
-                    .map(|e| {
-                        let (a, b) = (at(e.start), at(e.end));
-                        Entity {
-                            text: t[a..b.max(a)].to_string(),
-                            start: e.start,
-                            end: e.end,
-                            label: e.label,
-                            score: e.score,
-                        }
-                    })
-                    .collect()
-            })
+            .map(|(t, ents)| entities(t, ents))
             .collect())
     }
 
     /// Each text with its entities anonymized by the operators of `jner redact` / `jner
     /// serve`: `operators` maps a label (or `*`) to a spec such as `replace`, `mask:*`,
-    /// `hash`, `encrypt`; `key_file` holds the key `hash` and `encrypt` need.
-    #[pyo3(signature = (texts, operators=None, key_file=None, merge_adjacent=false, labels=None, threshold=None, batch_size=64))]
+    /// `hash`, `encrypt`; `key_file` holds the key `hash` and `encrypt` need. With
+    /// `with_entities`, each item is `(redacted_text, entities)` from the one prediction.
+    #[pyo3(signature = (texts, operators=None, key_file=None, merge_adjacent=false, labels=None, threshold=None, batch_size=64, with_entities=false))]
     #[allow(clippy::too_many_arguments)]
     fn redact(
         &self,
@@ -134,7 +120,8 @@ impl Model {
         labels: Option<Vec<String>>,
         threshold: Option<f32>,
         batch_size: usize,
-    ) -> PyResult<Vec<String>> {
+        with_entities: bool,
+    ) -> PyResult<PyObject> {
         let texts = text_list(texts)?;
         let mut policy = jner_redact::Policy {
             merge_adjacent,
@@ -158,7 +145,7 @@ impl Model {
             )));
         }
         let found = self.find(py, &texts, labels, threshold, batch_size)?;
-        py.allow_threads(|| {
+        let redacted: Vec<String> = py.allow_threads(|| {
             texts
                 .iter()
                 .zip(&found)
@@ -167,9 +154,36 @@ impl Model {
                         .map(|r| r.text)
                         .map_err(|e| PyValueError::new_err(e.to_string()))
                 })
-                .collect()
-        })
+                .collect::<PyResult<_>>()
+        })?;
+        if !with_entities {
+            return Ok(redacted.into_pyobject(py)?.into_any().unbind());
+        }
+        let pairs: Vec<(String, Vec<Entity>)> = redacted
+            .into_iter()
+            .zip(texts.iter().zip(found))
+            .map(|(r, (t, ents))| (r, entities(t, ents)))
+            .collect();
+        Ok(pairs.into_pyobject(py)?.into_any().unbind())
     }
+}
+
+/// A text's entities as Python sees them (their text cut out by character offsets).
+fn entities(t: &str, ents: Vec<jner_corpus::Entity>) -> Vec<Entity> {
+    let idx = CharIndex::new(t);
+    let at = |c: usize| idx.to_byte(c).unwrap_or(t.len());
+    ents.into_iter()
+        .map(|e| {
+            let (a, b) = (at(e.start), at(e.end));
+            Entity {
+                text: t[a..b.max(a)].to_string(),
+                start: e.start,
+                end: e.end,
+                label: e.label,
+                score: e.score,
+            }
+        })
+        .collect()
 }
 
 /// `texts`: one `str`, or a list of them.
@@ -280,12 +294,93 @@ fn evaluate(py: Python<'_>, gold: PathBuf, pred: PathBuf) -> PyResult<PyObject> 
     Ok(json.call_method1("loads", (text,))?.unbind())
 }
 
+/// `jner train` in this process: `args` are the command's flags (`["--backend", "cnn",
+/// "--epochs", "3", ...]`, as `jner.train(**kwargs)` builds them). Returns the run's report:
+/// its folder, `best`/`final` model folders, `run.json`, each epoch's line of
+/// `metrics.jsonl` and (cnn) `train_report.json`, as a dict.
+#[pyfunction]
+fn _train(py: Python<'_>, args: Vec<String>) -> PyResult<PyObject> {
+    use clap::Parser;
+    let argv = ["jner", "train"].into_iter().map(String::from).chain(args);
+    let cli = jner::cli::Cli::try_parse_from(argv)
+        .map_err(|e| PyValueError::new_err(format!("train: {}", e.render().to_string().trim())))?;
+    let jner::cli::Command::Train(targs) = cli.command else {
+        unreachable!("the argument list starts with `train`")
+    };
+    let out = targs.resume.clone().unwrap_or_else(|| {
+        targs
+            .output_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(targs.backend.output_dir))
+    });
+    py.allow_threads(|| jner::commands::run(jner::cli::Command::Train(targs)))
+        .map_err(py_err)?;
+    Ok(run_report(py, &out)?.into_any().unbind())
+}
+
+/// What a finished run folder holds, as a dict. Its JSON files are parsed by Python's `json`,
+/// so every number is the one the file holds, to the last digit.
+fn run_report<'py>(py: Python<'py>, out: &std::path::Path) -> PyResult<Bound<'py, PyDict>> {
+    let loads = py.import("json")?.getattr("loads")?;
+    let parse = |text: &str, what: &str| -> PyResult<PyObject> {
+        loads
+            .call1((text,))
+            .map(Bound::unbind)
+            .map_err(|e| PyValueError::new_err(format!("{what}: invalid JSON ({e})")))
+    };
+    let read = |name: &str| -> PyResult<Option<PyObject>> {
+        let p = out.join(name);
+        if !p.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| PyValueError::new_err(format!("{}: {e}", p.display())))?;
+        parse(&text, &p.display().to_string()).map(Some)
+    };
+    let metrics = out.join(jner_run::run::METRICS_FILE);
+    let text = std::fs::read_to_string(&metrics)
+        .map_err(|e| PyValueError::new_err(format!("{}: {e}", metrics.display())))?;
+    let epochs = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| parse(l, &format!("{} line {}", metrics.display(), i + 1)))
+        .collect::<PyResult<Vec<_>>>()?;
+    let dir = |name: &str| {
+        let p = out.join(name);
+        p.is_dir().then(|| p.display().to_string())
+    };
+    let report = PyDict::new(py);
+    report.set_item("output_dir", out.display().to_string())?;
+    report.set_item("best", dir("best"))?;
+    report.set_item("final", dir("final"))?;
+    report.set_item("run", read(jner_run::run::RUN_FILE)?)?;
+    report.set_item("epochs", epochs)?;
+    // the cnn backend's summary (best epoch, timings); the transformer backends' epochs say it
+    if let Some(v) = read("train_report.json")? {
+        report.set_item("train_report", v)?;
+    }
+    Ok(report)
+}
+
 #[pymodule]
 fn _jner(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // jner's warnings and progress lines go to stderr, as the CLI's do (RUST_LOG overrides)
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,jner=info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .without_time()
+        .try_init();
     m.add_class::<Entity>()?;
     m.add_class::<Model>()?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(_train, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
