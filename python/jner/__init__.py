@@ -13,10 +13,19 @@ import json
 import os
 from typing import Any, Dict, List
 
-from . import _jner
-from ._jner import Entity, Model, __version__, evaluate, load
+try:
+    from . import _jner
+except ImportError as e:  # pragma: no cover - a torch build whose run path missed libtorch
+    # a package built with the torch feature links the torch package's libtorch; its run path
+    # finds it when both sit in one site-packages, and importing torch loads it otherwise
+    if "libtorch" not in str(e) and "libc10" not in str(e):
+        raise
+    import torch  # noqa: F401
 
-__all__ = ["Entity", "Model", "evaluate", "load", "train", "__version__"]
+    from . import _jner
+from ._jner import Entity, Model, __version__, backends, evaluate, load
+
+__all__ = ["Entity", "Model", "backends", "evaluate", "load", "train", "__version__"]
 
 
 def _flag_args(flags: Dict[str, Any]) -> List[str]:

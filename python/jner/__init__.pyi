@@ -2,6 +2,9 @@ from os import PathLike
 from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union, overload
 
 __version__: str
+backends: List[str]
+"""The backends built into this package: cnn, and spanmarker and gliner in a build with the
+torch feature."""
 
 class Entity:
     """One entity: character offsets into its text, label, confidence in [0, 1], text."""
@@ -33,8 +36,12 @@ class Model:
         labels: Optional[Sequence[str]] = None,
         threshold: Optional[float] = None,
         batch_size: int = 64,
+        *,
+        nested: bool = False,
+        multi_label: bool = False,
     ) -> List[List[Entity]]:
-        """The entities of each text (a str is one text), as `jner predict` finds them.
+        """The entities of each text (a str is one text), as `jner predict` finds them
+        (`nested` and `multi_label` as its flags, for gliner).
 
         Raises ValueError with jner's message for a threshold outside [0, 1], labels a
         fixed-label model does not know, or a failed prediction; TypeError for texts that
@@ -73,7 +80,9 @@ class Model:
 
 def load(path: Union[str, PathLike[str]], device: str = "cpu", verify: bool = True) -> Model:
     """Loads a model folder (`jner train`'s best/ or final/, or a checkpoint its Python
-    library saved). Raises ValueError naming the file when it cannot."""
+    library saved) onto `device`: "cpu", or "cuda" / "cuda:N" for spanmarker and gliner models
+    in a package built with the torch feature. Raises ValueError naming the file when it
+    cannot."""
     ...
 
 def evaluate(gold: Union[str, PathLike[str]], pred: Union[str, PathLike[str]]) -> Dict[str, Any]:

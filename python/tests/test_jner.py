@@ -59,6 +59,8 @@ def test_errors_are_python_exceptions_with_jner_messages(demo, tmp_path):
         model.predict(["x", 3])
     with pytest.raises(ValueError, match="is not a jner model folder"):
         jner.load(tmp_path)
+    with pytest.raises(ValueError, match=r"a cnn model runs on the CPU only \(device \"cuda\""):
+        jner.load(d / "run" / "final", device="cuda")
     # the CLI says the same
     cli = subprocess.run([BIN, "predict", "--model", str(tmp_path), "--input", "/dev/null"],
                          capture_output=True, text=True)

@@ -85,8 +85,10 @@ impl Model {
         )
     }
 
-    /// The entities of each text (a `str` is one text), as `jner predict` finds them.
-    #[pyo3(signature = (texts, labels=None, threshold=None, batch_size=64))]
+    /// The entities of each text (a `str` is one text), as `jner predict` finds them;
+    /// `nested` and `multi_label` as its flags (gliner).
+    #[pyo3(signature = (texts, labels=None, threshold=None, batch_size=64, *, nested=false, multi_label=false))]
+    #[allow(clippy::too_many_arguments)]
     fn predict(
         &self,
         py: Python<'_>,
@@ -94,9 +96,18 @@ impl Model {
         labels: Option<Vec<String>>,
         threshold: Option<f32>,
         batch_size: usize,
+        nested: bool,
+        multi_label: bool,
     ) -> PyResult<Vec<Vec<Entity>>> {
         let texts = text_list(texts)?;
-        let found = self.find(py, &texts, labels, threshold, batch_size)?;
+        let opts = PredictOptions {
+            threshold,
+            batch_size,
+            labels,
+            nested,
+            multi_label,
+        };
+        let found = self.find(py, &texts, opts)?;
         Ok(texts
             .iter()
             .zip(found)
@@ -144,7 +155,13 @@ impl Model {
                 "operator {op} needs a key: pass key_file=FILE (at least 32 bytes)"
             )));
         }
-        let found = self.find(py, &texts, labels, threshold, batch_size)?;
+        let opts = PredictOptions {
+            threshold,
+            batch_size,
+            labels,
+            ..PredictOptions::default()
+        };
+        let found = self.find(py, &texts, opts)?;
         let redacted: Vec<String> = py.allow_threads(|| {
             texts
                 .iter()
@@ -216,10 +233,14 @@ impl Model {
         &self,
         py: Python<'_>,
         texts: &[String],
-        labels: Option<Vec<String>>,
-        threshold: Option<f32>,
-        batch_size: usize,
+        opts: PredictOptions,
     ) -> PyResult<Vec<Vec<jner_corpus::Entity>>> {
+        let PredictOptions {
+            threshold,
+            batch_size,
+            labels,
+            ..
+        } = opts.clone();
         if let Some(t) = threshold {
             jner::commands::predict::check_score("threshold", t).map_err(py_err)?;
         }
@@ -243,12 +264,7 @@ impl Model {
             &self.path.display().to_string(),
         )
         .map_err(py_err)?;
-        let opts = PredictOptions {
-            threshold,
-            batch_size,
-            labels,
-            ..PredictOptions::default()
-        };
+        let opts = PredictOptions { labels, ..opts };
         let rec = &self.rec;
         py.allow_threads(|| {
             let mut out = Vec::with_capacity(texts.len());
@@ -266,17 +282,14 @@ impl Model {
 }
 
 /// Loads a model folder (`jner train`'s `best/` or `final/`, or a checkpoint its Python
-/// library saved). `verify` checks the weights against the sha256 in `jner.json`.
+/// library saved) onto `device` (`cpu`; `cuda` or `cuda:N` for the libtorch backends, in a
+/// package built with the torch feature). `verify` checks the weights against the sha256 in
+/// `jner.json`.
 #[pyfunction]
 #[pyo3(signature = (path, device="cpu", verify=true))]
 fn load(py: Python<'_>, path: PathBuf, device: &str, verify: bool) -> PyResult<Model> {
-    if device != "cpu" {
-        return Err(PyValueError::new_err(format!(
-            "device {device:?}: this jner loads models on the CPU (\"cpu\"); a GPU needs a build with the torch feature and is not wired into the Python package yet"
-        )));
-    }
     let (backend, rec) = py
-        .allow_threads(|| jner::model::load_named(&path, verify))
+        .allow_threads(|| jner::model::load_named_on(&path, verify, device))
         .map_err(py_err)?;
     Ok(Model { rec, backend, path })
 }
@@ -382,5 +395,12 @@ fn _jner(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(_train, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // the backends built into this module (the libtorch ones with the torch feature)
+    let built: Vec<&str> = jner::backends::ALL
+        .iter()
+        .filter(|b| b.available)
+        .map(|b| b.name)
+        .collect();
+    m.add("backends", built)?;
     Ok(())
 }

@@ -442,6 +442,9 @@ pub struct PredictArgs {
     /// default: the model's own setting.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Device for the libtorch backends: cpu, cuda or cuda:N (a cnn model runs on the CPU).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 #[derive(Args, Debug)]

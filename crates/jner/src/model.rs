@@ -19,7 +19,17 @@ pub fn load_recognizer_with(dir: &Path, verify: bool) -> Result<Box<dyn Recogniz
 
 /// [`load_recognizer_with`], also naming the backend that loaded it.
 pub fn load_named(dir: &Path, verify: bool) -> Result<(&'static str, Box<dyn Recognizer>)> {
-    let (name, rec, thresholds) = load_raw(dir, verify)?;
+    load_named_on(dir, verify, "cpu")
+}
+
+/// [`load_named`] onto a device: `cpu`, `cuda` or `cuda:N` (the libtorch backends; a cnn
+/// model runs on the CPU only).
+pub fn load_named_on(
+    dir: &Path,
+    verify: bool,
+    device: &str,
+) -> Result<(&'static str, Box<dyn Recognizer>)> {
+    let (name, rec, thresholds) = load_raw_on(dir, verify, device)?;
     if thresholds.is_empty() {
         return Ok((name, rec));
     }
@@ -37,10 +47,15 @@ pub type Raw = (&'static str, Box<dyn Recognizer>, BTreeMap<String, f32>);
 
 /// The model as its backend loads it, and the thresholds its folder records.
 pub fn load_raw(dir: &Path, verify: bool) -> Result<Raw> {
+    load_raw_on(dir, verify, "cpu")
+}
+
+/// [`load_raw`] onto a device.
+pub fn load_raw_on(dir: &Path, verify: bool, device: &str) -> Result<Raw> {
     let meta = dir.join("jner.json");
     if !meta.is_file() {
         for b in backends::ALL {
-            if let Some(r) = (b.foreign)(dir)? {
+            if let Some(r) = (b.foreign)(dir, device)? {
                 return Ok((b.name, r, BTreeMap::new()));
             }
         }
@@ -72,5 +87,5 @@ pub fn load_raw(dir: &Path, verify: bool) -> Result<Raw> {
             .context(format!("{}: a {} model", dir.display(), b.name)));
     }
     let thresholds = calibrated::read(&v, &meta)?;
-    Ok((b.name, (b.load)(dir)?, thresholds))
+    Ok((b.name, (b.load)(dir, device)?, thresholds))
 }

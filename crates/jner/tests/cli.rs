@@ -311,6 +311,22 @@ fn backends_without_a_build_say_so() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("cnn (alias spacy), spanmarker, gliner"));
 }
 
+/// A cnn model runs on the CPU: `--device cuda` is refused by name, before any input is read.
+#[test]
+fn cnn_models_refuse_a_gpu_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    let m = m.to_str().unwrap();
+    ok(&["train", "--demo", "--epochs", "1", "--output-dir", m]);
+    for d in ["cuda", "cuda:1"] {
+        let e = fails(&["predict", "--model", &format!("{m}/final"), "--device", d]);
+        assert!(
+            e.contains("a cnn model runs on the CPU only") && e.contains(d),
+            "{e}"
+        );
+    }
+}
+
 /// A backend with a fixed label set takes a subset of its labels and refuses new ones by name.
 #[test]
 fn fixed_label_backends_refuse_new_labels() {
@@ -457,6 +473,47 @@ fn gliner_fine_tunes_a_checkpoint_and_takes_new_labels() {
         "0.2",
     ]);
     assert_eq!(a, b);
+    // `--device cuda`: on a machine without CUDA a clear error; with one, the CPU's entities
+    let cuda = jner(&[
+        "predict",
+        "--model",
+        &model,
+        "--input",
+        input.to_str().unwrap(),
+        "--labels",
+        "person",
+        "--threshold",
+        "0.2",
+        "--device",
+        "cuda",
+    ]);
+    if cuda.status.success() {
+        let got: Vec<serde_json::Value> = String::from_utf8_lossy(&cuda.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let want: Vec<serde_json::Value> = a
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let spans = |v: &[serde_json::Value]| -> Vec<(u64, u64, String)> {
+            v.iter()
+                .flat_map(|d| d["entities"].as_array().unwrap().clone())
+                .map(|e| {
+                    let s = |k: &str| e[k].as_u64().unwrap();
+                    (
+                        s("start"),
+                        s("end"),
+                        e["label"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(spans(&got), spans(&want));
+    } else {
+        let e = String::from_utf8_lossy(&cuda.stderr);
+        assert!(e.contains("libtorch sees 0 CUDA device(s)"), "{e}");
+    }
     let rep: serde_json::Value =
         serde_json::from_str(&ok(&["eval", "--model", &format!("{o}/final"), "--json"])).unwrap();
     assert!(rep["documents"].as_u64().unwrap() > 0);

@@ -18,7 +18,7 @@ pub const BACKEND: Backend = Backend {
     check,
     train,
     load,
-    foreign: |_| Ok(None),
+    foreign: |_, _| Ok(None),
 };
 
 fn vectors(args: &TrainArgs) -> Result<Option<PathBuf>> {
@@ -128,7 +128,12 @@ fn train(plan: TrainPlan, run: jner_run::PendingRun) -> Result<()> {
     Ok(())
 }
 
-fn load(dir: &Path) -> Result<Box<dyn Recognizer>> {
+fn load(dir: &Path, device: &str) -> Result<Box<dyn Recognizer>> {
+    anyhow::ensure!(
+        device == "cpu",
+        "{}: a cnn model runs on the CPU only (device {device:?} asked for; use cpu)",
+        dir.display()
+    );
     Ok(Box::new(jner_cnn::CnnModel::load(dir)?))
 }
 

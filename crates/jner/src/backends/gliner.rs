@@ -108,17 +108,20 @@ fn train(_: TrainPlan, _: jner_run::PendingRun) -> Result<()> {
 }
 
 #[cfg(feature = "torch")]
-fn load(dir: &Path) -> Result<Box<dyn Recognizer>> {
-    Ok(Box::new(jner_torch::gliner::GlinerModel::load(dir)?))
+fn load(dir: &Path, device: &str) -> Result<Box<dyn Recognizer>> {
+    let device = jner_torch::spanmarker::parse_device(device)?;
+    Ok(Box::new(jner_torch::gliner::GlinerModel::load_on(
+        dir, device,
+    )?))
 }
 
 #[cfg(not(feature = "torch"))]
-fn load(_: &Path) -> Result<Box<dyn Recognizer>> {
+fn load(_: &Path, _: &str) -> Result<Box<dyn Recognizer>> {
     Err(BACKEND.unavailable())
 }
 
 /// A checkpoint the `gliner` library saved (`gliner_config.json`).
-fn foreign(path: &Path) -> Result<Option<Box<dyn Recognizer>>> {
+fn foreign(path: &Path, device: &str) -> Result<Option<Box<dyn Recognizer>>> {
     let Some(dir) = local_or_hub(path)? else {
         return Ok(None);
     };
@@ -130,5 +133,5 @@ fn foreign(path: &Path) -> Result<Option<Box<dyn Recognizer>>> {
             .unavailable()
             .context(format!("{}: a gliner checkpoint", path.display())));
     }
-    load(&dir).map(Some)
+    load(&dir, device).map(Some)
 }

@@ -47,11 +47,12 @@ pub struct Backend {
     pub check: fn(&TrainArgs) -> Result<()>,
     /// Trains through the run folder.
     pub train: fn(TrainPlan, jner_run::PendingRun) -> Result<()>,
-    /// Loads one of its model folders (`jner.json` names the backend).
-    pub load: fn(&Path) -> Result<Box<dyn Recognizer>>,
+    /// Loads one of its model folders (`jner.json` names the backend) onto a device (`cpu`,
+    /// `cuda`, `cuda:N`).
+    pub load: fn(&Path, &str) -> Result<Box<dyn Recognizer>>,
     /// A folder its Python library saved, without `jner.json` (a hub id resolved when the
-    /// backend can download), or `None`.
-    pub foreign: fn(&Path) -> Result<Option<Loaded>>,
+    /// backend can download), loaded onto a device, or `None`.
+    pub foreign: fn(&Path, &str) -> Result<Option<Loaded>>,
 }
 
 impl std::fmt::Debug for Backend {

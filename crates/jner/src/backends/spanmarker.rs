@@ -61,12 +61,13 @@ fn train(_: TrainPlan, _: jner_run::PendingRun) -> Result<()> {
 }
 
 #[cfg(feature = "torch")]
-fn load(dir: &Path) -> Result<Box<dyn Recognizer>> {
-    Ok(Box::new(jner_torch::SpanMarkerModel::load(dir)?))
+fn load(dir: &Path, device: &str) -> Result<Box<dyn Recognizer>> {
+    let device = jner_torch::spanmarker::parse_device(device)?;
+    Ok(Box::new(jner_torch::SpanMarkerModel::load_on(dir, device)?))
 }
 
 #[cfg(not(feature = "torch"))]
-fn load(_: &Path) -> Result<Box<dyn Recognizer>> {
+fn load(_: &Path, _: &str) -> Result<Box<dyn Recognizer>> {
     Err(BACKEND.unavailable())
 }
 
@@ -78,7 +79,7 @@ fn is_span_marker(dir: &Path) -> bool {
 }
 
 /// A checkpoint `span_marker` saved: `config.json` with `"model_type": "span-marker"`.
-fn foreign(path: &Path) -> Result<Option<Box<dyn Recognizer>>> {
+fn foreign(path: &Path, device: &str) -> Result<Option<Box<dyn Recognizer>>> {
     let Some(dir) = super::gliner::local_or_hub(path)? else {
         return Ok(None);
     };
@@ -90,5 +91,5 @@ fn foreign(path: &Path) -> Result<Option<Box<dyn Recognizer>>> {
             .unavailable()
             .context(format!("{}: a span_marker checkpoint", path.display())));
     }
-    load(&dir).map(Some)
+    load(&dir, device).map(Some)
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::stream::{self, Doc, Reader};
 use crate::cli::PredictArgs;
-use crate::model::load_recognizer_with;
+use crate::model::load_named_on;
 
 pub fn predict(args: &PredictArgs) -> Result<()> {
     stream::check_paths(args.input.as_deref(), args.output.as_deref())?;
@@ -115,7 +115,7 @@ impl Detector {
         if args.threads == Some(0) {
             anyhow::bail!("--threads must be at least 1");
         }
-        let mut rec = load_recognizer_with(&args.model, !args.no_verify)?;
+        let (_, mut rec) = load_named_on(&args.model, !args.no_verify, &args.device)?;
         if let Some(n) = args.threads {
             rec.set_threads(n);
         }
