@@ -87,7 +87,8 @@ def bench_spark(a):
     inp, out = tmp / "rows.jsonl", tmp / "pred.jsonl"
     inp.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
     spark = (SparkSession.builder.master("local[2]").appName("jner-bench")
-             .config("spark.ui.enabled", "false").config("spark.driver.memory", "4g")
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .config("spark.driver.memory", "4g")
              .getOrCreate())
     df = spark.createDataFrame(pd.DataFrame({"id": [str(i) for i in range(a.rows)], "text": texts}))
     df = df.repartition(8).cache()

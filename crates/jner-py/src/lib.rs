@@ -185,6 +185,9 @@ impl Model {
     }
 }
 
+/// Texts handed to the model at once (as `jner predict` reads its input).
+const PREDICT_CHUNK: usize = 1024;
+
 /// A text's entities as Python sees them (their text cut out by character offsets).
 fn entities(t: &str, ents: Vec<jner_corpus::Entity>) -> Vec<Entity> {
     let idx = CharIndex::new(t);
@@ -268,7 +271,9 @@ impl Model {
         let rec = &self.rec;
         py.allow_threads(|| {
             let mut out = Vec::with_capacity(texts.len());
-            for chunk in texts.chunks(batch_size) {
+            // the model batches by `batch_size` itself; chunks as large as `jner predict`'s
+            // let the cnn backend spread each over its threads as the CLI does
+            for chunk in texts.chunks(batch_size.max(PREDICT_CHUNK)) {
                 let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
                 out.extend(
                     rec.predict(&refs, &opts)
@@ -326,7 +331,7 @@ fn _train(py: Python<'_>, args: Vec<String>) -> PyResult<PyObject> {
             .clone()
             .unwrap_or_else(|| PathBuf::from(targs.backend.output_dir))
     });
-    py.allow_threads(|| jner::commands::run(jner::cli::Command::Train(targs)))
+    py.allow_threads(|| jner::commands::train::train(targs))
         .map_err(py_err)?;
     Ok(run_report(py, &out)?.into_any().unbind())
 }

@@ -10,7 +10,7 @@ mod redact;
 mod serve;
 mod stream;
 mod texts;
-mod train;
+pub mod train;
 mod vectors;
 
 use anyhow::Result;
