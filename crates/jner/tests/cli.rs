@@ -450,43 +450,31 @@ fn gliner_fine_tunes_a_checkpoint_and_takes_new_labels() {
             std::fs::copy(f.path(), plain.join(f.file_name())).unwrap();
         }
     }
-    let a = ok(&[
-        "predict",
-        "--model",
-        &model,
-        "--input",
-        input.to_str().unwrap(),
-        "--labels",
-        "person",
-        "--threshold",
-        "0.2",
-    ]);
-    let b = ok(&[
-        "predict",
-        "--model",
-        plain.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--labels",
-        "person",
-        "--threshold",
-        "0.2",
-    ]);
+    let input_path = input.to_str().unwrap();
+    let person = |m: &str, device: &str| {
+        jner(&[
+            "predict",
+            "--model",
+            m,
+            "--input",
+            input_path,
+            "--labels",
+            "person",
+            "--threshold",
+            "0.2",
+            "--device",
+            device,
+        ])
+    };
+    let stdout = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let a = stdout(person(&model, "cpu"));
+    let b = stdout(person(plain.to_str().unwrap(), "cpu"));
     assert_eq!(a, b);
     // `--device cuda`: on a machine without CUDA a clear error; with one, the CPU's entities
-    let cuda = jner(&[
-        "predict",
-        "--model",
-        &model,
-        "--input",
-        input.to_str().unwrap(),
-        "--labels",
-        "person",
-        "--threshold",
-        "0.2",
-        "--device",
-        "cuda",
-    ]);
+    let cuda = person(&model, "cuda");
     if cuda.status.success() {
         let got: Vec<serde_json::Value> = String::from_utf8_lossy(&cuda.stdout)
             .lines()
