@@ -236,26 +236,21 @@ impl Model {
         &self,
         py: Python<'_>,
         texts: &[String],
-        opts: PredictOptions,
+        mut opts: PredictOptions,
     ) -> PyResult<Vec<Vec<jner_corpus::Entity>>> {
-        let PredictOptions {
-            threshold,
-            batch_size,
-            labels,
-            ..
-        } = opts.clone();
-        if let Some(t) = threshold {
+        let batch_size = opts.batch_size;
+        if let Some(t) = opts.threshold {
             jner::commands::predict::check_score("threshold", t).map_err(py_err)?;
         }
         if batch_size == 0 {
             return Err(PyValueError::new_err("batch_size must be at least 1"));
         }
-        if let Some(l) = &labels {
+        if let Some(l) = &opts.labels {
             if l.iter().all(|x| x.trim().is_empty()) {
                 return Err(PyValueError::new_err("labels names no label"));
             }
         }
-        let labels: Option<Vec<String>> = labels.map(|l| {
+        opts.labels = opts.labels.map(|l| {
             l.into_iter()
                 .map(|x| x.trim().to_string())
                 .filter(|x| !x.is_empty())
@@ -263,11 +258,10 @@ impl Model {
         });
         jner::commands::predict::check_labels(
             self.rec.as_ref(),
-            labels.as_deref(),
+            opts.labels.as_deref(),
             &self.path.display().to_string(),
         )
         .map_err(py_err)?;
-        let opts = PredictOptions { labels, ..opts };
         let rec = &self.rec;
         py.allow_threads(|| {
             let mut out = Vec::with_capacity(texts.len());
@@ -325,12 +319,7 @@ fn _train(py: Python<'_>, args: Vec<String>) -> PyResult<PyObject> {
     let jner::cli::Command::Train(targs) = cli.command else {
         unreachable!("the argument list starts with `train`")
     };
-    let out = targs.resume.clone().unwrap_or_else(|| {
-        targs
-            .output_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(targs.backend.output_dir))
-    });
+    let out = jner::commands::train::run_folder(&targs);
     py.allow_threads(|| jner::commands::train::train(targs))
         .map_err(py_err)?;
     Ok(run_report(py, &out)?.into_any().unbind())
@@ -384,16 +373,7 @@ fn run_report<'py>(py: Python<'py>, out: &std::path::Path) -> PyResult<Bound<'py
 #[pymodule]
 fn _jner(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // jner's warnings and progress lines go to stderr, as the CLI's do (RUST_LOG overrides)
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,jner=info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .without_time()
-        .try_init();
+    jner::init_tracing("warn,jner=info");
     m.add_class::<Entity>()?;
     m.add_class::<Model>()?;
     m.add_function(wrap_pyfunction!(load, m)?)?;

@@ -9,6 +9,21 @@ pub mod commands;
 pub mod data_args;
 pub mod model;
 
+/// jner's log lines on stderr, as the binary and the Python package print them: `filter`
+/// unless RUST_LOG is set, colours only on a terminal. A no-op when a subscriber is set.
+pub fn init_tracing(filter: &str) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
 /// The error and its causes, each cause once: library errors already include their OS error
 /// in their own text (`path: No such file or directory`), which `{:#}` would print twice.
 pub fn error_text(e: &anyhow::Error) -> String {

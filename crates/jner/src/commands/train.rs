@@ -26,21 +26,14 @@ pub type SilverFn<'a> = dyn Fn(&Split, &[String]) -> Result<super::distill::Silv
 pub fn train_with(args: TrainArgs, silver: Option<&SilverFn>) -> Result<()> {
     let backend = args.backend;
     validate(&args)?;
-    let (epochs, lr, dir) = (backend.epochs, backend.lr, backend.output_dir);
+    let (epochs, lr) = (backend.epochs, backend.lr);
     let epochs = args.epochs.unwrap_or(epochs);
     let lr = args.lr.unwrap_or(lr);
-    let (out, mode) = match &args.resume {
-        Some(d) => (d.clone(), RunMode::Resume),
-        None => (
-            args.output_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(dir)),
-            if args.overwrite {
-                RunMode::Overwrite
-            } else {
-                RunMode::New
-            },
-        ),
+    let out = run_folder(&args);
+    let mode = match (&args.resume, args.overwrite) {
+        (Some(_), _) => RunMode::Resume,
+        (None, true) => RunMode::Overwrite,
+        (None, false) => RunMode::New,
     };
     let (split, corpus_fp, source, files) = match (&args.train_jsonl, &args.eval_jsonl) {
         (Some(t), Some(e)) => {
@@ -158,6 +151,15 @@ pub fn train_with(args: TrainArgs, silver: Option<&SilverFn>) -> Result<()> {
         },
         run,
     )
+}
+
+/// The run folder `train` writes: `--resume DIR`, else `--output-dir`, else the backend's
+/// default (`spacy_model`, ...).
+pub fn run_folder(args: &TrainArgs) -> PathBuf {
+    match (&args.resume, &args.output_dir) {
+        (Some(d), _) | (None, Some(d)) => d.clone(),
+        (None, None) => PathBuf::from(args.backend.output_dir),
+    }
 }
 
 /// The checks `train` makes before anything is written: the backend is built in, the numbers
