@@ -96,6 +96,7 @@
 //!   training 13–35k words/s (≈20k words/s averaged over 10 epochs), inference ≈ 70k
 //!   words/s on 2 threads, peak RSS 130 MB for the full 10-epoch run with evaluation.
 
+pub mod attention;
 pub mod config;
 pub mod decoder;
 pub mod error;

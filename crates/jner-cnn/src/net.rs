@@ -7,9 +7,11 @@
 //! static vectors (frozen) ─► linear projection ───────────────────────┴► concat
 //!   ─► Maxout(p pieces) ─► LayerNorm ─► Dropout                      = h0
 //!   ─► depth × [ h ← h + Dropout(LN(Maxout(window(h)))) ]            (window ±win)
+//!   ─► optional [ h ← h + Dropout(LN(Linear(Attention(h)))) ]       (±attention_window)
 //!   ─► Linear ─► softmax over BILUO tags
 //! ```
 
+use crate::attention::{attn_bwd, attn_fwd, Shape};
 use crate::layers::*;
 use jner_corpus::rng::Rng;
 
@@ -65,6 +67,10 @@ pub struct Dims {
     pub vec_dim: usize,
     /// Width of their projection (0: none).
     pub vec_width: usize,
+    /// Heads of the attention layer over the CNN output (0: no attention layer).
+    pub heads: usize,
+    /// Tokens on each side the attention layer sees.
+    pub att_window: usize,
 }
 
 impl Dims {
@@ -76,6 +82,10 @@ impl Dims {
     }
     pub fn stride(&self) -> usize {
         4 * self.n_hashes
+    }
+    /// Tokens of context on each side that one token's output depends on.
+    pub fn receptive(&self) -> usize {
+        self.depth * self.window + if self.heads > 0 { self.att_window } else { 0 }
     }
 
     /// The number of parameters [`Net::new`] allocates, computed without allocating (with
@@ -95,7 +105,15 @@ impl Dims {
             .saturating_add(m(w, p))
             .saturating_add(2 * w);
         let out = m(self.n_tags, w).saturating_add(self.n_tags);
+        let att = if self.heads > 0 {
+            m(4 * w, w)
+                .saturating_add(6 * w)
+                .saturating_add(m(self.heads, 2 * self.att_window + 1))
+        } else {
+            0
+        };
         emb.saturating_add(proj)
+            .saturating_add(att)
             .saturating_add(embed)
             .saturating_add(m(layer, self.depth))
             .saturating_add(out)
@@ -109,7 +127,17 @@ struct Ids {
     m0w: usize,
     ln0g: usize,
     layers: Vec<(usize, usize)>, // (maxout W, ln g); b follow each
+    att: Option<AttIds>,
     outw: usize,
+}
+
+/// The attention layer's tensors (each weight is followed by its bias).
+#[derive(Clone, Copy, Debug)]
+struct AttIds {
+    qkv: usize,
+    rel: usize,
+    out: usize,
+    lng: usize,
 }
 
 /// The network with its parameters.
@@ -161,6 +189,18 @@ pub struct Work {
     mask: Vec<Vec<f32>>,
     h: Vec<Vec<f32>>,
     xw: Vec<Vec<f32>>,
+    /// The attention layer: `[q k v]`, weights, context, its projection, LayerNorm stats,
+    /// dropout mask, the layer's output (the encoder's top), and the backward scratch.
+    qkv: Vec<f32>,
+    att: Vec<f32>,
+    ctx: Vec<f32>,
+    ay: Vec<f32>,
+    axhat: Vec<f32>,
+    arstd: Vec<f32>,
+    amask: Vec<f32>,
+    top: Vec<f32>,
+    dctx: Vec<f32>,
+    dqkv: Vec<f32>,
     logits: Vec<f32>,
     /// Softmax output of the last forward pass, `[n, n_tags]`.
     pub probs: Vec<f32>,
@@ -210,6 +250,24 @@ impl Net {
             params.add(&format!("enc{l}.ln.b"), &[w]);
             layers.push((mw, g));
         }
+        let att = (dims.heads > 0).then(|| AttIds {
+            qkv: {
+                let id = params.add("att.qkv.W", &[3 * w, w]);
+                params.add("att.qkv.b", &[3 * w]);
+                id
+            },
+            rel: params.add("att.rel", &[dims.heads, 2 * dims.att_window + 1]),
+            out: {
+                let id = params.add("att.out.W", &[w, w]);
+                params.add("att.out.b", &[w]);
+                id
+            },
+            lng: {
+                let id = params.add("att.ln.g", &[w]);
+                params.add("att.ln.b", &[w]);
+                id
+            },
+        });
         let outw = params.add("out.W", &[dims.n_tags, w]);
         params.add("out.b", &[dims.n_tags]);
         let ids = Ids {
@@ -218,6 +276,7 @@ impl Net {
             m0w,
             ln0g,
             layers,
+            att,
             outw,
         };
         let mut rng = Rng::new(seed);
@@ -241,6 +300,11 @@ impl Net {
         for &(mw, g) in &ids.layers {
             glorot(&mut params, mw);
             params.get_mut(g).fill(1.0);
+        }
+        if let Some(a) = ids.att {
+            glorot(&mut params, a.qkv);
+            glorot(&mut params, a.out);
+            params.get_mut(a.lng).fill(1.0);
         }
         Net { dims, params, ids }
     }
@@ -296,6 +360,15 @@ impl Net {
                     out.push(g);
                 }
             }
+        }
+    }
+
+    fn att_shape(&self, n: usize) -> Shape {
+        Shape {
+            n,
+            width: self.dims.width,
+            heads: self.dims.heads,
+            window: self.dims.att_window,
         }
     }
 
@@ -483,12 +556,70 @@ impl Net {
                 }
             }
         }
+        if let Some(a) = self.ids.att {
+            let sh = self.att_shape(n);
+            grow(&mut work.qkv, n * 3 * w);
+            grow(&mut work.att, n * d.heads * (2 * d.att_window + 1));
+            grow(&mut work.ctx, n * w);
+            grow(&mut work.ay, n * w);
+            grow(&mut work.axhat, n * w);
+            grow(&mut work.arstd, n);
+            grow(&mut work.top, n * w);
+            let (qw, qb) = self.wb(data, a.qkv);
+            attn_fwd(
+                sh,
+                &work.h[d.depth],
+                &inp.left,
+                &inp.right,
+                qw,
+                qb,
+                self.params.get(a.rel),
+                &mut work.qkv,
+                &mut work.att,
+                &mut work.ctx,
+            );
+            let (aw, ab) = self.wb(data, a.out);
+            linear_fwd(&work.ctx, n, w, aw, Some(ab), w, &mut work.ay);
+            let (lg, lb) = self.wb(data, a.lng);
+            ln_fwd(
+                &work.ay,
+                n,
+                w,
+                lg,
+                lb,
+                &mut work.ln,
+                &mut work.axhat,
+                &mut work.arstd,
+            );
+            if let Some((rng, rate)) = dropout.as_mut() {
+                grow(&mut work.amask, n * w);
+                let keep = 1.0 / (1.0 - *rate);
+                for v in work.amask[..n * w].iter_mut() {
+                    *v = if rng.next_f32() < *rate { 0.0 } else { keep };
+                }
+                for (x, m) in work.ln[..n * w].iter_mut().zip(&work.amask[..n * w]) {
+                    *x *= m;
+                }
+            }
+            for ((o, a), b) in work.top[..n * w]
+                .iter_mut()
+                .zip(&work.h[d.depth][..n * w])
+                .zip(&work.ln[..n * w])
+            {
+                *o = a + b;
+            }
+        }
         // output
         let t = d.n_tags;
         grow(&mut work.logits, n * t);
         grow(&mut work.probs, n * t);
         let (ow, ob) = self.wb(data, self.ids.outw);
-        linear_fwd(&work.h[d.depth], n, w, ow, Some(ob), t, &mut work.logits);
+        let top = if self.ids.att.is_some() {
+            &work.top
+        } else {
+            &work.h[d.depth]
+        };
+        linear_fwd(top, n, w, ow, Some(ob), t, &mut work.logits);
         softmax_ce(&work.logits, n, t, &mut work.probs, None);
     }
 
@@ -563,16 +694,66 @@ impl Net {
         {
             let (ow, _) = self.wb(data, self.ids.outw);
             let (dw, db) = self.wb_mut(grads, self.ids.outw);
-            linear_bwd(
+            let top = if self.ids.att.is_some() {
+                &work.top
+            } else {
+                &work.h[d.depth]
+            };
+            linear_bwd(top, n, w, ow, t, &work.dl, dw, Some(db), Some(&mut work.dh));
+        }
+        if let Some(a) = self.ids.att {
+            // dh holds the gradient of the top; the residual passes it through unchanged and
+            // the attention branch adds its own
+            let sh = self.att_shape(n);
+            let dln = &mut work.ln[..n * w];
+            dln.copy_from_slice(&work.dh[..n * w]);
+            if dropout {
+                for (x, m) in dln.iter_mut().zip(&work.amask[..n * w]) {
+                    *x *= m;
+                }
+            }
+            {
+                let (g, _) = self.wb(data, a.lng);
+                let (dg, db) = self.wb_mut(grads, a.lng);
+                ln_bwd(dln, n, w, g, &work.axhat, &work.arstd, &mut work.dm, dg, db);
+            }
+            grow(&mut work.dctx, n * w);
+            grow(&mut work.dqkv, n * 3 * w);
+            {
+                let (aw, _) = self.wb(data, a.out);
+                let (dw, db) = self.wb_mut(grads, a.out);
+                linear_bwd(
+                    &work.ctx,
+                    n,
+                    w,
+                    aw,
+                    w,
+                    &work.dm,
+                    dw,
+                    Some(db),
+                    Some(&mut work.dctx),
+                );
+            }
+            let (qw, _) = self.wb(data, a.qkv);
+            let tq = &self.params.tensors[a.qkv];
+            let tr = &self.params.tensors[a.rel];
+            // att.qkv.W, att.qkv.b and att.rel are laid out one after the other
+            let (gq, rest) = grads[tq.offset..tr.offset + tr.len].split_at_mut(tq.len);
+            let (gb, gr) = rest.split_at_mut(3 * w);
+            attn_bwd(
+                sh,
                 &work.h[d.depth],
-                n,
-                w,
-                ow,
-                t,
-                &work.dl,
-                dw,
-                Some(db),
-                Some(&mut work.dh),
+                &inp.left,
+                &inp.right,
+                qw,
+                &work.qkv,
+                &work.att,
+                &work.dctx,
+                &mut work.dqkv,
+                gq,
+                gb,
+                gr,
+                &mut work.dh,
             );
         }
         for l in (0..=d.depth).rev() {
@@ -692,6 +873,10 @@ mod tests {
     use crate::layers::tests::check_floor;
 
     fn tiny_dims(vec: bool) -> Dims {
+        tiny_dims_att(vec, false)
+    }
+
+    fn tiny_dims_att(vec: bool, att: bool) -> Dims {
         Dims {
             width: 6,
             pieces: 2,
@@ -702,6 +887,8 @@ mod tests {
             rows: [11, 5, 7, 7],
             vec_dim: if vec { 4 } else { 0 },
             vec_width: if vec { 3 } else { 0 },
+            heads: if att { 2 } else { 0 },
+            att_window: if att { 2 } else { 0 },
         }
     }
 
@@ -769,8 +956,8 @@ mod tests {
     /// End-to-end check of every parameter tensor of the whole network (no dropout).
     #[test]
     fn grad_whole_network() {
-        for vec in [false, true] {
-            let d = tiny_dims(vec);
+        for (vec, att) in [(false, false), (true, false), (false, true), (true, true)] {
+            let d = tiny_dims_att(vec, att);
             let mut net = Net::new(d, 7);
             let mut rng = Rng::new(9);
             // non-zero output layer so that every gradient is non-trivial
