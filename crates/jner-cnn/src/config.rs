@@ -30,6 +30,11 @@ pub struct CnnConfig {
     pub depth: usize,
     /// Tokens of context on each side per encoder layer.
     pub window: usize,
+    /// Heads of a self-attention layer over the CNN's output (0: none). It must divide
+    /// `width`.
+    pub attention_heads: usize,
+    /// Tokens on each side the attention layer sees (within the same piece).
+    pub attention_window: usize,
     /// Passes over the training documents.
     pub epochs: usize,
     /// Documents (or training pieces of long documents) per update.
@@ -75,6 +80,8 @@ impl Default for CnnConfig {
             maxout_pieces: 3,
             depth: 3,
             window: 1,
+            attention_heads: 0,
+            attention_window: 32,
             epochs: 10,
             batch_size: 8,
             max_piece_tokens: 128,
@@ -103,6 +110,7 @@ pub const MAX_ROWS: usize = 1 << 24;
 pub const MAX_TABLE_PARAMS: usize = 1 << 30;
 pub const MAX_DEPTH: usize = 32;
 pub const MAX_WINDOW: usize = 8;
+pub const MAX_ATTENTION_WINDOW: usize = 512;
 pub const MAX_THREADS: usize = 1024;
 
 impl CnnConfig {
@@ -130,6 +138,16 @@ impl CnnConfig {
         }
         if self.window > MAX_WINDOW {
             return bad(&format!("window must be in 0..={MAX_WINDOW}"));
+        }
+        if self.attention_heads > 0 {
+            if self.attention_heads > 64 || !self.width.is_multiple_of(self.attention_heads) {
+                return bad("attention_heads must be in 0..=64 and divide width");
+            }
+            if self.attention_window == 0 || self.attention_window > MAX_ATTENTION_WINDOW {
+                return bad(&format!(
+                    "attention_window must be in 1..={MAX_ATTENTION_WINDOW}"
+                ));
+            }
         }
         if self.maxout_pieces > 16 {
             return bad("maxout_pieces must be in 1..=16");

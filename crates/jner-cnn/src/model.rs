@@ -9,8 +9,9 @@
 //!   (the table is copied so the directory is self-contained).
 //!
 //! Long documents are run through the network in chunks of [`CHUNK_TOKENS`] tokens with
-//! `depth·window` tokens of context on each side. The encoder is local (receptive field
-//! ±`depth·window` tokens, LayerNorm per token), so the probabilities — and the Viterbi
+//! [`Dims::receptive`] tokens of context on each side. The encoder is local (receptive field
+//! ±`depth·window` tokens, plus `attention_window` when the attention layer is on; LayerNorm
+//! per token), so the probabilities — and the Viterbi
 //! decoding, which always runs over the whole document — are exactly those of a single
 //! pass over the whole document, while memory stays bounded.
 //!
@@ -122,6 +123,8 @@ pub(crate) fn dims_for(cfg: &CnnConfig, n_labels: usize, vec_dim: usize) -> Dims
         rows: cfg.rows,
         vec_dim,
         vec_width: if vec_dim > 0 { cfg.vectors_width } else { 0 },
+        heads: cfg.attention_heads,
+        att_window: cfg.attention_window,
     }
 }
 
@@ -206,7 +209,7 @@ impl CnnModel {
         let k = dims.n_tags;
         s.probs.clear();
         s.probs.resize(n * k, 0.0);
-        let ctx = dims.depth * dims.window;
+        let ctx = dims.receptive();
         let stride = dims.stride();
         let vt = self.vectors.as_ref().map(|v| StaticTable {
             dim: v.dim,

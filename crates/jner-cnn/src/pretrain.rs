@@ -451,6 +451,8 @@ pub fn load_into(dir: &Path, net: &mut Net) -> Result<()> {
         ("maxout_pieces", want.pieces, have.pieces),
         ("depth", want.depth, have.depth),
         ("window", want.window, have.window),
+        ("attention_heads", want.heads, have.heads),
+        ("attention_window", want.att_window, have.att_window),
         ("n_hashes", want.n_hashes, have.n_hashes),
     ];
     for (name, a, b) in pairs {

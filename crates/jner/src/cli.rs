@@ -257,7 +257,7 @@ pub struct TrainArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// cnn: start the encoder from a `jner pretrain` folder (its final/ or a checkpoint) and
-    /// take its architecture (width, depth, window, hash rows).
+    /// take its architecture (width, depth, window, attention layer, hash rows).
     #[arg(long, value_name = "DIR")]
     pub init: Option<PathBuf>,
     /// Output folder (defaults: cnn `spacy_model`, spanmarker `spanmarker_finetuned`,

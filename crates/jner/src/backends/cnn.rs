@@ -62,6 +62,8 @@ fn config(args: &TrainArgs, epochs: usize, lr: f32) -> Result<jner_cnn::CnnConfi
                 maxout_pieces: p.maxout_pieces,
                 depth: p.depth,
                 window: p.window,
+                attention_heads: p.attention_heads,
+                attention_window: p.attention_window,
                 vectors_width: p.vectors_width,
                 init: Some(dir.clone()),
                 ..cfg
