@@ -224,10 +224,20 @@ fn learns_synthetic_corpus() {
 /// Chunked prediction of a long document equals one forward pass over all of it.
 #[test]
 fn chunking_is_exact() {
+    for heads in [0, 4] {
+        chunking_is_exact_with(heads);
+    }
+}
+
+/// With an attention layer the receptive field grows by its window, and the chunks' overlap
+/// with it: the probabilities must still be those of one whole pass.
+fn chunking_is_exact_with(heads: usize) {
     let docs = synthetic(30, 5);
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = small_cfg();
     cfg.epochs = 1;
+    cfg.attention_heads = heads;
+    cfg.attention_window = 16;
     let (_, model) = train_model(&docs, &[], &cfg, dir.path(), serde_json::Value::Null).unwrap();
     let text: String = docs
         .iter()
@@ -257,7 +267,7 @@ fn chunking_is_exact() {
         .zip(&work.probs[..n * k])
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    assert!(max_diff < 1e-5, "max diff {max_diff}");
+    assert!(max_diff < 1e-5, "heads {heads}: max diff {max_diff}");
 }
 
 #[test]
@@ -572,16 +582,90 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
 
 #[test]
 fn n_params_is_what_the_network_allocates() {
-    for (depth, window, vec) in [(1, 1, 0), (3, 1, 0), (2, 2, 50), (4, 0, 0)] {
+    for (depth, window, vec, heads) in [
+        (1, 1, 0, 0),
+        (3, 1, 0, 0),
+        (2, 2, 50, 0),
+        (4, 0, 0, 0),
+        (2, 1, 0, 4),
+        (3, 2, 50, 2),
+    ] {
         let mut cfg = small_cfg();
         cfg.depth = depth;
         cfg.window = window;
+        cfg.attention_heads = heads;
         let dims = crate::model::dims_for(&cfg, 3, vec);
         let net = crate::net::Net::new(dims, 1);
         assert_eq!(
             dims.n_params(),
             net.params.data.len(),
-            "{depth} {window} {vec}"
+            "{depth} {window} {vec} {heads}"
         );
     }
+}
+
+/// Documents whose last word's label is decided by their first word, seven words away:
+/// "alpha … item" makes `item` an `A`, "beta … item" a `B`.
+fn far_cue(n: usize, seed: u64) -> Vec<Document> {
+    const FILL: &[&str] = &[
+        "red", "green", "blue", "big", "small", "old", "new", "warm", "cold", "soft",
+    ];
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|i| {
+            let (cue, label) = if rng.below(2) == 0 {
+                ("alpha", "A")
+            } else {
+                ("beta", "B")
+            };
+            let mut text = cue.to_string();
+            for _ in 0..6 {
+                text.push(' ');
+                text.push_str(FILL[rng.below(FILL.len())]);
+            }
+            text.push(' ');
+            let start = text.len();
+            text.push_str("item");
+            let end = text.len();
+            text.push('.');
+            let mut d = Document::new(format!("cue/{i}"), "synthetic", text);
+            d.spans = vec![Span::new(start, end, label)];
+            d
+        })
+        .collect()
+}
+
+/// The attention layer is what lets a token's tag depend on a word beyond the CNN's
+/// receptive field: with depth 1 and window 1 the label of `item` is a coin toss, with an
+/// attention layer over ±16 tokens it is learned.
+#[test]
+fn attention_sees_beyond_the_window() {
+    let train = far_cue(300, 1);
+    let eval = far_cue(100, 2);
+    let f1 = |heads: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = small_cfg();
+        cfg.depth = 1;
+        cfg.window = 1;
+        cfg.epochs = 8;
+        cfg.attention_heads = heads;
+        cfg.attention_window = 16;
+        let (report, model) =
+            train_model(&train, &eval, &cfg, dir.path(), serde_json::Value::Null).unwrap();
+        // the saved model predicts what the trained one does
+        let loaded = CnnModel::load(&dir.path().join("final")).unwrap();
+        let text = &eval[0].text;
+        assert_eq!(
+            model.predict_texts(&[text], 0.0),
+            loaded.predict_texts(&[text], 0.0)
+        );
+        report.best_f1
+    };
+    let (plain, att) = (f1(0), f1(4));
+    eprintln!("far cue: F1 without attention {plain:.3}, with {att:.3}");
+    assert!(
+        plain < 0.75,
+        "the window alone should not see the cue: {plain}"
+    );
+    assert!(att >= 0.95, "attention should see the cue: {att}");
 }
