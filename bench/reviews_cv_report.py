@@ -42,6 +42,9 @@ def row(d):
     ip = os.path.join(d, "infer.json")
     if os.path.exists(ip):
         wps = json.load(open(ip))["words_per_second"]
+    ip = os.path.join(d, "fold-1.infer.json")  # reviews_teachers.sh: over the held-out reviews
+    if wps is None and os.path.exists(ip):
+        wps = json.load(open(ip))["words_per_second"]
     ip = os.path.join(d, "infer.metrics.json")
     if os.path.exists(ip):
         wps = json.load(open(ip)).get("inference", {}).get("words_per_s")
@@ -59,16 +62,18 @@ def main():
     out = sys.argv[1]
     rows = [r for r in (row(d) for d in sorted(glob.glob(os.path.join(out, "*")))
                         if os.path.isdir(d)) if r]
-    print(f"Reviews, {rows[0]['folds'] if rows else 0}-fold document-level cross-validation "
+    k = max((r["folds"] for r in rows), default=0)
+    print(f"Reviews, {k}-fold document-level cross-validation "
           "(bench/reviews_cv.sh); every variant on the same folds, scored by `jner eval` "
-          "(exact spans); mean ± sd over folds.\n")
-    print("| variant | train sources | micro F1 | MinorChild F1 | GenderIndication F1 | GI recall "
+          "(exact spans); mean ± sd over the folds it ran (a variant with fewer folds than "
+          f"{k}: the first ones, bench/reviews_teachers.sh).\n")
+    print("| variant | train sources | folds | micro F1 | MinorChild F1 | GenderIndication F1 | GI recall "
           "| train s/fold | infer words/s | arguments |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         ts = f"{r['train_seconds']:.1f}" if r["train_seconds"] is not None else "–"
         wps = f"{r['words_per_second']:,.0f}" if r["words_per_second"] else "–"
-        print(f"| {r['name']} | {r['sources']} | {mean_sd(r['micro'])} | {mean_sd(r['minor'])} "
+        print(f"| {r['name']} | {r['sources']} | {r['folds']} | {mean_sd(r['micro'])} | {mean_sd(r['minor'])} "
               f"| {mean_sd(r['gender'])} | {mean_sd(r['gender_recall'])} | {ts} | {wps} "
               f"| `{r['args']}` |")
     json.dump(rows, open(os.path.join(out, "reviews_cv.json"), "w"), indent=1)
