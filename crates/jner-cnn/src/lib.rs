@@ -5,6 +5,8 @@
 //! * [`features`] + [`net`]: hash embeddings of NORM/PREFIX/SUFFIX/SHAPE (seeded sub-hashes,
 //!   summed), optional static vectors through a learned projection, Maxout → LayerNorm,
 //!   then a residual MaxoutWindowEncoder; a linear BILUO tag layer with softmax.
+//! * [`attention`]: an optional windowed multi-head self-attention block over the encoder's
+//!   output (`attention_heads`, off by default), for context beyond `depth·window` tokens.
 //! * [`decoder`]: constrained Viterbi over valid BILUO sequences; entity confidence is the
 //!   geometric mean of its tokens' tag probabilities.
 //! * [`train()`]: Adam (decoupled weight decay, per-tensor clipping), data-parallel
